@@ -1,0 +1,11 @@
+// Names and schemas shared by every layer (and the web UI). Validation lives here, once.
+export * from './archive-name.js'
+export * from './authid.js'
+export * from './backup-dir.js'
+export * from './backup-group.js'
+export * from './backup-id.js'
+export * from './backup-namespace.js'
+export * from './backup-time.js'
+export * from './backup-type.js'
+export * from './datastore-name.js'
+export * from './safe-id.js'
