@@ -1,0 +1,122 @@
+import type { Command } from 'commander'
+
+import { formatBackupTime, parseAuthid, parseGroupPath } from '../api-types/index.js'
+import {
+  forgetGroup,
+  getOwner,
+  listGroups,
+  readNotes,
+  setNotes,
+  setOwner,
+  assertGroupExists,
+  assertNamespaceExists,
+} from '../datastore/index.js'
+import { cliContext, nsFrom, storeFrom } from './context.js'
+import { emit, formatTable, type OutputSink } from './output.js'
+
+/** `pbs-store group …` */
+export function registerGroupCommands(program: Command, sink: OutputSink): void {
+  const group = program.command('group').description('list and manage backup groups')
+
+  group
+    .command('list')
+    .description('list the groups of a namespace (empty groups included)')
+    .requiredOption('--store <store>', 'datastore name')
+    .option('--ns <ns>', 'namespace (default: root)')
+    .action(async (opts: { store: string; ns?: string }, cmd: Command) => {
+      const ctx = cliContext(cmd, sink)
+      const ns = nsFrom(opts.ns)
+      const store = await storeFrom(ctx, opts.store)
+      await assertNamespaceExists(store, ns)
+      const groups = await listGroups(store, ns)
+      const rows = groups.map((g) => ({
+        'backup-type': g.type,
+        'backup-id': g.id,
+        'last-backup': g.lastBackup ?? 0,
+        'backup-count': g.snapshotCount,
+        owner: g.owner,
+        ...(g.comment === undefined ? {} : { comment: g.comment }),
+      }))
+      emit(sink, ctx.format, rows, () =>
+        formatTable(groups, [
+          { header: 'group', value: (g) => `${g.type}/${g.id}` },
+          { header: 'snapshots', value: (g) => g.snapshotCount },
+          {
+            header: 'last backup',
+            value: (g) => (g.lastBackup === undefined ? '' : formatBackupTime(g.lastBackup)),
+          },
+          { header: 'owner', value: (g) => g.owner },
+          { header: 'comment', value: (g) => g.comment },
+        ]),
+      )
+    })
+
+  group
+    .command('notes')
+    .description('show the group notes, or replace them with --set')
+    .argument('<group>', "group as TYPE/ID, e.g. 'vm/100'")
+    .requiredOption('--store <store>', 'datastore name')
+    .option('--ns <ns>', 'namespace (default: root)')
+    .option('--set <text>', 'new notes text')
+    .action(async (spec: string, opts: { store: string; ns?: string; set?: string }, cmd: Command) => {
+      const ctx = cliContext(cmd, sink)
+      const g = parseGroupPath(spec, 'group')
+      const ns = nsFrom(opts.ns)
+      const store = await storeFrom(ctx, opts.store)
+      if (opts.set !== undefined) {
+        await setNotes(store, ns, g, opts.set)
+        emit(sink, ctx.format, null, () => `notes of ${store.describeGroup(ns, g)} updated\n`)
+        return
+      }
+      await assertGroupExists(store, ns, g)
+      const notes = (await readNotes(store, ns, g)) ?? ''
+      emit(sink, ctx.format, notes, () => (notes.endsWith('\n') || notes === '' ? notes : `${notes}\n`))
+    })
+
+  group
+    .command('change-owner')
+    .description('change the owner of a group')
+    .argument('<group>', 'group as TYPE/ID')
+    .requiredOption('--store <store>', 'datastore name')
+    .option('--ns <ns>', 'namespace (default: root)')
+    .requiredOption('--new-owner <authid>', "new owner, e.g. 'alice@pbs' or 'alice@pbs!token'")
+    .action(async (spec: string, opts: { store: string; ns?: string; newOwner: string }, cmd: Command) => {
+      const ctx = cliContext(cmd, sink)
+      const g = parseGroupPath(spec, 'group')
+      const ns = nsFrom(opts.ns)
+      parseAuthid(opts.newOwner, '--new-owner')
+      const store = await storeFrom(ctx, opts.store)
+      const old = await getOwner(store, ns, g)
+      await setOwner(store, ns, g, opts.newOwner)
+      emit(
+        sink,
+        ctx.format,
+        null,
+        () => `owner of ${store.describeGroup(ns, g)} changed from ${old} to ${opts.newOwner}\n`,
+      )
+    })
+
+  group
+    .command('forget')
+    .description('delete a group with all its snapshots (protected snapshots are kept)')
+    .argument('<group>', 'group as TYPE/ID')
+    .requiredOption('--store <store>', 'datastore name')
+    .option('--ns <ns>', 'namespace (default: root)')
+    .action(async (spec: string, opts: { store: string; ns?: string }, cmd: Command) => {
+      const ctx = cliContext(cmd, sink)
+      const g = parseGroupPath(spec, 'group')
+      const ns = nsFrom(opts.ns)
+      const store = await storeFrom(ctx, opts.store)
+      const r = await forgetGroup(store, ns, g)
+      const data = {
+        'removed-groups': r.removedGroup ? 1 : 0,
+        'removed-snapshots': r.removedSnapshots,
+        'protected-snapshots': r.protectedKept,
+      }
+      emit(sink, ctx.format, data, () =>
+        r.removedGroup
+          ? `removed group ${store.describeGroup(ns, g)} (${r.removedSnapshots} snapshot(s))\n`
+          : `group ${store.describeGroup(ns, g)} only partially removed - ${r.protectedKept} protected snapshot(s) kept\n`,
+      )
+    })
+}

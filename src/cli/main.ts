@@ -1,0 +1,67 @@
+import { Command, CommanderError, Option } from 'commander'
+
+import { DatastoreError, errorMessage } from '../errors.js'
+import { registerDatastoreCommands } from './datastore-commands.js'
+import { registerGroupCommands } from './group-commands.js'
+import { registerInitCommand } from './init-command.js'
+import { registerNamespaceCommands } from './namespace-commands.js'
+import { processSink, type OutputSink } from './output.js'
+import { registerSnapshotCommands } from './snapshot-commands.js'
+
+/** Exit code for a failed operation. */
+export const EXIT_FAILURE = 1
+/** Exit code for a usage error (unknown command, missing option). */
+export const EXIT_USAGE = 2
+
+/** Builds the `pbs-store` command tree. */
+export function buildProgram(sink: OutputSink = processSink): Command {
+  const program = new Command('pbs-store')
+    .description(
+      'Backup datastore toolkit in the Proxmox Backup Server layout: move groups and namespaces safely.',
+    )
+    .option('--home <dir>', 'state directory (config, logs); env PBS_STORE_HOME, default ./var')
+    .addOption(
+      new Option('--output-format <format>', 'output format')
+        .choices(['text', 'json', 'json-pretty'])
+        .default('text'),
+    )
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (t) => sink.out(t), writeErr: (t) => sink.err(t) })
+    .exitOverride()
+  registerInitCommand(program, sink)
+  registerDatastoreCommands(program, sink)
+  registerNamespaceCommands(program, sink)
+  registerGroupCommands(program, sink)
+  registerSnapshotCommands(program, sink)
+  for (const cmd of allCommands(program))
+    cmd.exitOverride().configureOutput({ writeOut: (t) => sink.out(t), writeErr: (t) => sink.err(t) })
+  return program
+}
+
+function allCommands(cmd: Command): Command[] {
+  return cmd.commands.flatMap((c) => [c, ...allCommands(c)])
+}
+
+/**
+ * Runs the CLI and returns the exit code: 0 ok, 1 operation failed, 2 usage error. Errors go to
+ * stderr as one line naming what failed and why.
+ */
+export async function main(argv: readonly string[], sink: OutputSink = processSink): Promise<number> {
+  const program = buildProgram(sink)
+  try {
+    await program.parseAsync([...argv])
+    return 0
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return e.exitCode === 0 ? 0 : EXIT_USAGE
+    }
+    if (e instanceof DatastoreError) {
+      sink.err(`error: ${e.message}\n`)
+      return EXIT_FAILURE
+    }
+    sink.err(`error: ${errorMessage(e)}\n`)
+    if (process.env.PBS_STORE_DEBUG) sink.err(`${(e as Error).stack ?? ''}\n`)
+    return EXIT_FAILURE
+  }
+}

@@ -1,0 +1,136 @@
+import type { Command } from 'commander'
+
+import { parseGroupPath, parseSnapshotPath, type BackupGroupRef } from '../api-types/index.js'
+import {
+  assertNamespaceExists,
+  assertSnapshotExists,
+  forgetSnapshot,
+  isProtected,
+  listGroupRefs,
+  listSnapshots,
+  readOwner,
+  setProtected,
+  snapshotFiles,
+} from '../datastore/index.js'
+import { cliContext, nsFrom, parseBool, storeFrom } from './context.js'
+import { emit, formatTable, type OutputSink } from './output.js'
+
+/** One row of `snapshot list --output-format json` (the PBS SnapshotListItem shape). */
+interface SnapshotRow {
+  'backup-type': string
+  'backup-id': string
+  'backup-time': number
+  files: { filename: string; size: number }[]
+  size: number
+  owner: string | undefined
+  protected: boolean
+  finished: boolean
+}
+
+/** `pbs-store snapshot …` */
+export function registerSnapshotCommands(program: Command, sink: OutputSink): void {
+  const snap = program.command('snapshot').description('list and manage snapshots')
+
+  snap
+    .command('list')
+    .description('list snapshots of a namespace, or of one group')
+    .argument('[group]', 'only this group (TYPE/ID)')
+    .requiredOption('--store <store>', 'datastore name')
+    .option('--ns <ns>', 'namespace (default: root)')
+    .action(async (spec: string | undefined, opts: { store: string; ns?: string }, cmd: Command) => {
+      const ctx = cliContext(cmd, sink)
+      const only = spec === undefined ? undefined : parseGroupPath(spec, 'group')
+      const ns = nsFrom(opts.ns)
+      const store = await storeFrom(ctx, opts.store)
+      await assertNamespaceExists(store, ns)
+      const groups: BackupGroupRef[] = only ? [only] : await listGroupRefs(store, ns)
+      const rows: SnapshotRow[] = []
+      for (const g of groups) {
+        const owner = await readOwner(store, ns, g)
+        for (const s of await listSnapshots(store, ns, g)) {
+          rows.push({
+            'backup-type': s.dir.type,
+            'backup-id': s.dir.id,
+            'backup-time': s.dir.time,
+            files: s.files.map((f) => ({ filename: f.filename, size: f.size })),
+            size: s.files.reduce((n, f) => n + f.size, 0),
+            owner,
+            protected: s.protected,
+            finished: s.finished,
+          })
+        }
+      }
+      emit(sink, ctx.format, rows, () =>
+        formatTable(rows, [
+          {
+            header: 'snapshot',
+            value: (r) =>
+              `${r['backup-type']}/${r['backup-id']}/${new Date(r['backup-time'] * 1000).toISOString().replace('.000', '')}`,
+          },
+          { header: 'size', value: (r) => r.size },
+          { header: 'files', value: (r) => r.files.length },
+          { header: 'protected', value: (r) => (r.protected ? 'yes' : '') },
+          { header: 'state', value: (r) => (r.finished ? 'finished' : 'unfinished') },
+        ]),
+      )
+    })
+
+  snap
+    .command('forget')
+    .description('delete one snapshot (refused when protected)')
+    .argument('<snapshot>', 'TYPE/ID/TIME, e.g. vm/100/2026-04-16T17:18:23Z')
+    .requiredOption('--store <store>', 'datastore name')
+    .option('--ns <ns>', 'namespace (default: root)')
+    .action(async (spec: string, opts: { store: string; ns?: string }, cmd: Command) => {
+      const ctx = cliContext(cmd, sink)
+      const dir = parseSnapshotPath(spec, 'snapshot')
+      const ns = nsFrom(opts.ns)
+      const store = await storeFrom(ctx, opts.store)
+      await forgetSnapshot(store, ns, dir)
+      emit(sink, ctx.format, null, () => `removed snapshot ${store.describeSnapshot(ns, dir)}\n`)
+    })
+
+  snap
+    .command('protected')
+    .description('show protection, or set it with --set true|false')
+    .argument('<snapshot>', 'TYPE/ID/TIME')
+    .requiredOption('--store <store>', 'datastore name')
+    .option('--ns <ns>', 'namespace (default: root)')
+    .option('--set <bool>', 'true to protect, false to unprotect')
+    .action(async (spec: string, opts: { store: string; ns?: string; set?: string }, cmd: Command) => {
+      const ctx = cliContext(cmd, sink)
+      const dir = parseSnapshotPath(spec, 'snapshot')
+      const ns = nsFrom(opts.ns)
+      const value = opts.set === undefined ? undefined : parseBool(opts.set, '--set')
+      const store = await storeFrom(ctx, opts.store)
+      if (value !== undefined) await setProtected(store, ns, dir, value)
+      else await assertSnapshotExists(store, ns, dir)
+      const now = await isProtected(store, ns, dir)
+      emit(
+        sink,
+        ctx.format,
+        now,
+        () => `${store.describeSnapshot(ns, dir)} is ${now ? '' : 'not '}protected\n`,
+      )
+    })
+
+  snap
+    .command('files')
+    .description('list the files of a snapshot')
+    .argument('<snapshot>', 'TYPE/ID/TIME')
+    .requiredOption('--store <store>', 'datastore name')
+    .option('--ns <ns>', 'namespace (default: root)')
+    .action(async (spec: string, opts: { store: string; ns?: string }, cmd: Command) => {
+      const ctx = cliContext(cmd, sink)
+      const dir = parseSnapshotPath(spec, 'snapshot')
+      const ns = nsFrom(opts.ns)
+      const store = await storeFrom(ctx, opts.store)
+      const files = await snapshotFiles(store, ns, dir)
+      emit(sink, ctx.format, files, () =>
+        formatTable(files, [
+          { header: 'file', value: (f) => f.filename },
+          { header: 'size', value: (f) => f.size },
+        ]),
+      )
+    })
+}
