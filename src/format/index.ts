@@ -1,0 +1,13 @@
+/** Pure byte codecs of the PBS datastore format (no I/O): blobs, chunks, indexes, manifest, chunker. */
+export * from './canonical-json.js'
+export * from './chunk.js'
+export * from './chunker.js'
+export * from './crypt-config.js'
+export * from './data-blob.js'
+export * from './dynamic-index.js'
+export * from './fixed-index.js'
+export { INDEX_HEADER_SIZE } from './index-header.js'
+export type { IndexBuilderOptions, IndexHeaderFields } from './index-header.js'
+export * from './magic.js'
+export * from './manifest.js'
+export { BUZHASH_TABLE } from './buzhash-table.js'
