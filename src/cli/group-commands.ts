@@ -12,11 +12,13 @@ import {
   assertNamespaceExists,
 } from '../datastore/index.js'
 import { cliContext, nsFrom, storeFrom } from './context.js'
+import { addGroupMoveCommand } from './move-commands.js'
 import { emit, formatTable, type OutputSink } from './output.js'
 
 /** `pbs-store group …` */
 export function registerGroupCommands(program: Command, sink: OutputSink): void {
-  const group = program.command('group').description('list and manage backup groups')
+  const group = program.command('group').description('list, move and manage backup groups')
+  addGroupMoveCommand(group, sink)
 
   group
     .command('list')

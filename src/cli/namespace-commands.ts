@@ -3,11 +3,13 @@ import type { Command } from 'commander'
 import { BackupNamespace, parseMaxDepth } from '../api-types/index.js'
 import { createNamespace, deleteNamespace, listNamespaces } from '../datastore/index.js'
 import { cliContext, nsFrom, storeFrom } from './context.js'
+import { addNamespaceMoveCommand } from './move-commands.js'
 import { emit, formatTable, type OutputSink } from './output.js'
 
 /** `pbs-store namespace …` */
 export function registerNamespaceCommands(program: Command, sink: OutputSink): void {
-  const ns = program.command('namespace').description('create, list and delete backup namespaces')
+  const ns = program.command('namespace').description('create, list, move and delete backup namespaces')
+  addNamespaceMoveCommand(ns, sink)
 
   ns.command('create')
     .description('create a namespace (its parent must exist)')

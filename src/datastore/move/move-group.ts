@@ -1,0 +1,312 @@
+/**
+ * move-group (spec/move.md §2): moves one backup group, with all its snapshots, to another
+ * namespace of the same datastore, merging into an existing group when that is safe.
+ *
+ * Crash safety: every snapshot moves by one rename(2), oldest first, in batches of at most 512
+ * exclusively locked snapshots; the index paths are journalled before the renames (GC race, §2.6).
+ * Whatever the moment of a crash or abort, every snapshot is at exactly one place, and everything
+ * at the target is older than everything still at the source — so a rerun (a merge) finishes it.
+ */
+import { readdir, rename, rmdir } from 'node:fs/promises'
+import { join } from 'node:path'
+
+import {
+  formatGroupPath,
+  type BackupDirRef,
+  type BackupGroupRef,
+  type BackupNamespace,
+} from '../../api-types/index.js'
+import { AbortedError, ConflictError, LockBusyError, NotFoundError, ValidationError } from '../../errors.js'
+import type { LockGuard } from '../../lock/index.js'
+import type { Datastore } from '../datastore.js'
+import { isErrno, removeFileIfExists } from '../fs-util.js'
+import {
+  GROUP_NOTES_FILE,
+  GROUP_OWNER_FILE,
+  createLockedGroup,
+  getOwner,
+  groupExists,
+  readNotes,
+} from '../groups.js'
+import { namespaceExists } from '../namespaces.js'
+import { SILENT_LOG, ProgressTracker, throwIfAborted, type OperationContext } from '../operation-context.js'
+import { listSnapshotRefs } from '../snapshots.js'
+import { checkMergeInvariants } from './merge-check.js'
+import { appendMoveJournal } from './move-journal.js'
+import { removeStaleSnapshotLocks } from './stale-locks.js'
+
+/** Most snapshot locks held at once (PBS MAX_SNAPSHOT_LOCKS). */
+export const MAX_SNAPSHOT_LOCKS = 512
+
+/** Options of moveGroup. */
+export interface MoveGroupOptions extends OperationContext {
+  /** Merge into an existing same-named target group (default true). */
+  mergeGroup?: boolean
+  /** Shared progress counter (namespace moves count all their snapshots in one). */
+  progress?: ProgressTracker
+}
+
+/** What moveGroup did. */
+export interface MoveGroupResult {
+  group: BackupGroupRef
+  sourceNs: BackupNamespace
+  targetNs: BackupNamespace
+  movedSnapshots: number
+  /** The target group existed and received the snapshots. */
+  merged: boolean
+  warnings: string[]
+}
+
+/** Builds the "moving group … failed - …" prefix every move error carries. */
+export function moveGroupAction(
+  group: BackupGroupRef,
+  sourceNs: BackupNamespace,
+  targetNs: BackupNamespace,
+): string {
+  return `moving group '${formatGroupPath(group)}' from '${sourceNs.display()}' to '${targetNs.display()}'`
+}
+
+/**
+ * Pre-flight checks 3–6 of spec §2.2, in order: namespaces differ, target namespace exists, source
+ * group exists, target group absent unless merging. Run before locking and again after.
+ * @throws ValidationError, NotFoundError, ConflictError
+ */
+export async function checkMoveGroup(
+  store: Datastore,
+  sourceNs: BackupNamespace,
+  group: BackupGroupRef,
+  targetNs: BackupNamespace,
+  mergeGroup: boolean,
+): Promise<void> {
+  const action = moveGroupAction(group, sourceNs, targetNs)
+  const data = {
+    store: store.name,
+    ns: sourceNs.toString(),
+    targetNs: targetNs.toString(),
+    group: formatGroupPath(group),
+  }
+  if (sourceNs.equals(targetNs))
+    throw new ValidationError(
+      'target-ns',
+      targetNs.toString(),
+      'source and target namespace must be different',
+    )
+  if (!(await namespaceExists(store, targetNs)))
+    throw new NotFoundError(
+      `${action} failed - target namespace '${targetNs.display()}' does not exist`,
+      data,
+    )
+  if (!(await groupExists(store, sourceNs, group)))
+    throw new NotFoundError(
+      `${action} failed - group '${formatGroupPath(group)}' does not exist in namespace '${sourceNs.display()}'`,
+      data,
+    )
+  if (!mergeGroup && (await groupExists(store, targetNs, group)))
+    throw new ConflictError(`${action} failed - target group exists and merge-group is disabled`, data)
+}
+
+/**
+ * Moves a group (the worker part, PBS lock_and_move_group). Lock conflicts are LockBusyError
+ * (soft: retry later); everything else is a hard error. Either way the state stays consistent.
+ * @throws LockBusyError (soft), ConflictError (merge refused), NotFoundError, ValidationError,
+ *   LegacyLockingError, AbortedError, StorageError
+ */
+export async function moveGroup(
+  store: Datastore,
+  sourceNs: BackupNamespace,
+  group: BackupGroupRef,
+  targetNs: BackupNamespace,
+  options: MoveGroupOptions = {},
+): Promise<MoveGroupResult> {
+  const merge = options.mergeGroup ?? true
+  const log = options.log ?? SILENT_LOG
+  const action = moveGroupAction(group, sourceNs, targetNs)
+  store.assertNewStyleLocking(action)
+  await checkMoveGroup(store, sourceNs, group, targetNs, merge)
+
+  const sourceLock = await withPrefix(action, store.lockGroup(sourceNs, group))
+  let targetLock: LockGuard | undefined
+  try {
+    // Authoritative re-check now that nobody else can change the source group.
+    await checkMoveGroup(store, sourceNs, group, targetNs, merge)
+    const sourceOwner = await getOwner(store, sourceNs, group)
+    const target = await withPrefix(action, createLockedGroup(store, targetNs, group, sourceOwner))
+    targetLock = target.lock
+    if (!target.created && !merge)
+      throw new ConflictError(`${action} failed - target group exists and merge-group is disabled`, {
+        store: store.name,
+      })
+
+    const snapshots = await listSnapshotRefs(store, sourceNs, group) // oldest first
+    if (!target.created) {
+      const conflict = checkMergeInvariants(
+        sourceOwner,
+        snapshots,
+        target.owner,
+        await listSnapshotRefs(store, targetNs, group),
+      )
+      if (conflict) {
+        for (const d of conflict.details) log.info(d)
+        throw new ConflictError(`${action} failed - ${conflict.reason}`, {
+          store: store.name,
+          kind: conflict.kind,
+        })
+      }
+      log.info(
+        `merging ${snapshots.length} snapshot(s) into existing group ${store.describeGroup(targetNs, group)}`,
+      )
+    }
+
+    const progress =
+      options.progress ?? new ProgressTracker(snapshots.length, 'snapshots', options.onProgress)
+    let moved = 0
+    for (let start = 0; start < snapshots.length; start += MAX_SNAPSHOT_LOCKS) {
+      throwIfAborted(options.signal, action)
+      const batch = snapshots.slice(start, start + MAX_SNAPSHOT_LOCKS)
+      moved += await moveSnapshotBatch(
+        store,
+        sourceNs,
+        targetNs,
+        batch,
+        action,
+        snapshots.length - moved,
+        options,
+        progress,
+      )
+    }
+
+    const warnings = await moveGroupNotes(store, sourceNs, targetNs, group, log)
+    warnings.push(...(await destroyEmptiedSourceGroup(store, sourceNs, group, log)))
+    log.info(
+      `moved ${moved} snapshot(s) of group '${formatGroupPath(group)}' from '${sourceNs.display()}' to '${targetNs.display()}'`,
+    )
+    return { group, sourceNs, targetNs, movedSnapshots: moved, merged: !target.created, warnings }
+  } finally {
+    await targetLock?.release()
+    await sourceLock.release()
+  }
+}
+
+/**
+ * Locks a batch exclusively (all or nothing), journals its index paths, renames each snapshot
+ * directory, removes the stale source lock files, and releases the batch.
+ */
+async function moveSnapshotBatch(
+  store: Datastore,
+  sourceNs: BackupNamespace,
+  targetNs: BackupNamespace,
+  batch: readonly BackupDirRef[],
+  action: string,
+  remaining: number,
+  options: MoveGroupOptions,
+  progress: ProgressTracker,
+): Promise<number> {
+  const locks: LockGuard[] = []
+  let moved = 0
+  try {
+    for (const snap of batch) {
+      try {
+        locks.push(await store.lockSnapshot(sourceNs, snap, 'exclusive'))
+      } catch (e) {
+        if (e instanceof LockBusyError)
+          throw new LockBusyError(
+            `${action} failed - ${e.message}; ${remaining} snapshot(s) remain at the source (older ones already moved)`,
+            {
+              ...e.data,
+              remaining,
+            },
+          )
+        throw e
+      }
+    }
+    const journal: string[] = []
+    for (const snap of batch) {
+      const targetDir = store.snapshotDir(targetNs, snap)
+      for (const f of await readdir(store.snapshotDir(sourceNs, snap)))
+        if (f.endsWith('.fidx') || f.endsWith('.didx')) journal.push(join(targetDir, f))
+    }
+    await appendMoveJournal(store, journal)
+    for (const snap of batch) {
+      if (options.signal?.aborted)
+        throw new AbortedError(`${action} aborted after ${progress.done} snapshot(s)`, {
+          moved: progress.done,
+        })
+      try {
+        await rename(store.snapshotDir(sourceNs, snap), store.snapshotDir(targetNs, snap))
+      } catch (e) {
+        if (isErrno(e, 'EEXIST', 'ENOTEMPTY'))
+          throw new ConflictError(`${action} failed - target snapshot ${snap.timeString} already exists`, {
+            store: store.name,
+          })
+        throw e
+      }
+      moved++
+      progress.add()
+      for (const f of store.snapshotLockFiles(sourceNs, snap)) await removeFileIfExists(f)
+    }
+    return moved
+  } finally {
+    for (const l of locks) await l.release()
+  }
+}
+
+/**
+ * Group notes (§2.4): moved when only the source has them; when both differ the target's win
+ * and a warning says so.
+ */
+async function moveGroupNotes(
+  store: Datastore,
+  sourceNs: BackupNamespace,
+  targetNs: BackupNamespace,
+  group: BackupGroupRef,
+  log: NonNullable<OperationContext['log']>,
+): Promise<string[]> {
+  const sourceNotes = await readNotes(store, sourceNs, group)
+  if (sourceNotes === undefined) return []
+  const targetNotes = await readNotes(store, targetNs, group)
+  if (targetNotes === undefined) {
+    await rename(
+      join(store.groupDir(sourceNs, group), GROUP_NOTES_FILE),
+      join(store.groupDir(targetNs, group), GROUP_NOTES_FILE),
+    )
+    return []
+  }
+  if (targetNotes === sourceNotes) return []
+  const w = `group notes differ - kept the notes of the target group ${store.describeGroup(targetNs, group)}, dropped the source's`
+  log.warn(w)
+  return [w]
+}
+
+/** Removes the emptied source group under the still-held source lock (owner, notes, dir, lock files). */
+async function destroyEmptiedSourceGroup(
+  store: Datastore,
+  ns: BackupNamespace,
+  group: BackupGroupRef,
+  log: NonNullable<OperationContext['log']>,
+): Promise<string[]> {
+  const dir = store.groupDir(ns, group)
+  await removeFileIfExists(join(dir, GROUP_NOTES_FILE))
+  await removeFileIfExists(join(dir, GROUP_OWNER_FILE))
+  try {
+    await rmdir(dir)
+  } catch (e) {
+    if (!isErrno(e, 'ENOTEMPTY', 'EEXIST')) throw e
+    const w = `source group ${store.describeGroup(ns, group)} not fully removed - unexpected files remain in ${dir}`
+    log.warn(w)
+    return [w]
+  }
+  await removeStaleSnapshotLocks(store, ns, group)
+  await removeFileIfExists(store.groupLockFile(ns, group))
+  return []
+}
+
+/** Re-throws a LockBusyError with the move action in front (other errors unchanged). */
+async function withPrefix<T>(action: string, p: Promise<T>): Promise<T> {
+  try {
+    return await p
+  } catch (e) {
+    if (e instanceof LockBusyError)
+      throw new LockBusyError(`${action} failed - ${e.message}`, e.data, { cause: e })
+    throw e
+  }
+}
