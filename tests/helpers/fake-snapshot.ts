@@ -14,14 +14,14 @@ export async function makeFakeSnapshot(
   type: BackupType,
   id: string,
   time: number,
-  options: { finished?: boolean; owner?: string; files?: string[] } = {},
+  options: { finished?: boolean; owner?: string; files?: string[]; content?: string } = {},
 ): Promise<string> {
   const group = store.groupDir(ns, { type, id })
   await mkdir(group, { recursive: true })
   await writeFile(join(group, 'owner'), `${options.owner ?? 'root@pam'}\n`, { flag: 'w' })
   const snap = join(group, formatBackupTime(time))
   await mkdir(snap, { recursive: true })
-  for (const f of options.files ?? ['disk.img.fidx']) await writeFile(join(snap, f), 'x')
+  for (const f of options.files ?? ['disk.img.fidx']) await writeFile(join(snap, f), options.content ?? 'x')
   if (options.finished !== false) await writeFile(join(snap, 'index.json.blob'), 'manifest placeholder')
   return snap
 }
