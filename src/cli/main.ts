@@ -6,6 +6,7 @@ import { registerGroupCommands } from './group-commands.js'
 import { registerInitCommand } from './init-command.js'
 import { registerNamespaceCommands } from './namespace-commands.js'
 import { processSink, type OutputSink } from './output.js'
+import { registerPruneCommands } from './prune-commands.js'
 import { registerSnapshotCommands } from './snapshot-commands.js'
 
 /** Exit code for a failed operation. */
@@ -33,6 +34,7 @@ export function buildProgram(sink: OutputSink = processSink): Command {
   registerNamespaceCommands(program, sink)
   registerGroupCommands(program, sink)
   registerSnapshotCommands(program, sink)
+  registerPruneCommands(program, sink)
   for (const cmd of allCommands(program))
     cmd.exitOverride().configureOutput({ writeOut: (t) => sink.out(t), writeErr: (t) => sink.err(t) })
   return program
