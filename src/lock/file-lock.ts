@@ -3,8 +3,8 @@
  * the double-stat check. Waiting is a loop of non-blocking tries with short async sleeps, so the
  * event loop and libuv's threadpool stay free however long a lock is contended.
  */
-import { constants, type BigIntStats } from 'node:fs'
-import { chown, mkdir, open, stat, type FileHandle } from 'node:fs/promises'
+import { constants, fchmodSync, fchownSync, fstatSync, statSync, type BigIntStats } from 'node:fs'
+import { chown, mkdir, open, type FileHandle } from 'node:fs/promises'
 import { dirname, relative, sep } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -116,7 +116,7 @@ export async function acquireFileLock(path: string, opts: LockOptions): Promise<
     try {
       await waitForFlock(handle, path, opts, deadline)
       await opts.afterFlock?.(path)
-      const { identity, ino } = await lockFileIdentityOf(handle, path)
+      const { identity, ino } = lockFileIdentityOf(handle, path)
       if (identity === 'same') {
         keep = true
         return new LockGuard(handle, path, opts.mode, ino)
@@ -151,22 +151,21 @@ export async function withLock<T>(
 }
 
 /** The double-stat check: does `path` still name the file open on `handle`? */
-export async function checkLockFileIdentity(handle: FileHandle, path: string): Promise<LockFileIdentity> {
-  return (await lockFileIdentityOf(handle, path)).identity
+export function checkLockFileIdentity(handle: FileHandle, path: string): Promise<LockFileIdentity> {
+  return Promise.resolve(lockFileIdentityOf(handle, path).identity)
 }
 
-async function lockFileIdentityOf(
-  handle: FileHandle,
-  path: string,
-): Promise<{ identity: LockFileIdentity; ino: bigint }> {
-  const held = await handle.stat({ bigint: true })
-  let now: BigIntStats
+function lockFileIdentityOf(handle: FileHandle, path: string): { identity: LockFileIdentity; ino: bigint } {
+  // Synchronous stats: two local syscalls cost less than one thread-pool round trip, and a move
+  // takes thousands of snapshot locks.
+  const held = fstatSync(handle.fd, { bigint: true })
+  let now: BigIntStats | undefined
   try {
-    now = await stat(path, { bigint: true })
+    now = statSync(path, { bigint: true, throwIfNoEntry: false })
   } catch (e) {
-    if (isErrno(e, 'ENOENT')) return { identity: 'removed', ino: held.ino }
     throw new StorageError(`checking lock file '${path}' failed - ${errorMessage(e)}`, { path }, { cause: e })
   }
+  if (now === undefined) return { identity: 'removed', ino: held.ino }
   const same = now.ino === held.ino && now.dev === held.dev
   return { identity: same ? 'same' : 'replaced', ino: held.ino }
 }
@@ -234,7 +233,7 @@ async function openLockFile(path: string, owner: LockOptions['owner']): Promise<
       try {
         const handle = await open(path, createFlags, LOCK_FILE_MODE)
         try {
-          await fixNewLockFile(handle, owner)
+          fixNewLockFile(handle, owner)
         } catch (e) {
           await handle.close()
           throw e
@@ -247,6 +246,7 @@ async function openLockFile(path: string, owner: LockOptions['owner']): Promise<
     } catch (e) {
       lastError = e
       if (!isErrno(e, 'ENOENT')) break
+      knownLockDirs.delete(dirname(path)) // the directory went away (tmpfs cleared): create it again
     }
   }
   throw new StorageError(
@@ -256,14 +256,23 @@ async function openLockFile(path: string, owner: LockOptions['owner']): Promise<
   )
 }
 
-async function fixNewLockFile(handle: FileHandle, owner: LockOptions['owner']): Promise<void> {
-  const st = await handle.stat()
-  // The umask (022 usually) strips group write; PBS daemons running as backup need it.
-  if ((st.mode & 0o7777) !== LOCK_FILE_MODE) await handle.chmod(LOCK_FILE_MODE)
-  if (owner && (st.uid !== owner.uid || st.gid !== owner.gid)) await handle.chown(owner.uid, owner.gid)
+function fixNewLockFile(handle: FileHandle, owner: LockOptions['owner']): void {
+  // The umask (022 usually) strips group write; PBS daemons running as backup need it. We just
+  // created the file, so set the mode unconditionally (synchronous: cheaper than a round trip).
+  fchmodSync(handle.fd, LOCK_FILE_MODE)
+  if (owner) fchownSync(handle.fd, owner.uid, owner.gid)
 }
 
+/** Lock directories known to exist; lock dirs are never removed while we run (a miss retries). */
+const knownLockDirs = new Set<string>()
+
 async function makeLockDir(dir: string, owner: LockOptions['owner']): Promise<void> {
+  if (knownLockDirs.has(dir)) return
+  await makeLockDirUncached(dir, owner)
+  knownLockDirs.add(dir)
+}
+
+async function makeLockDirUncached(dir: string, owner: LockOptions['owner']): Promise<void> {
   const first = await mkdir(dir, { recursive: true })
   if (!owner || first === undefined) return
   // Hand every directory we just created to the owner, top-down from the first new one.

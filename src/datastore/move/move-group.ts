@@ -7,8 +7,10 @@
  * Whatever the moment of a crash or abort, every snapshot is at exactly one place, and everything
  * at the target is older than everything still at the source — so a rerun (a merge) finishes it.
  */
+import { renameSync, rmSync } from 'node:fs'
 import { readdir, rename, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import pLimit from 'p-limit'
 
 import {
   formatGroupPath,
@@ -187,9 +189,15 @@ export async function moveGroup(
   }
 }
 
+/** Parallel lock, readdir and release calls per batch; renames stay strictly sequential. */
+const BATCH_IO_CONCURRENCY = 16
+
 /**
  * Locks a batch exclusively (all or nothing), journals its index paths, renames each snapshot
- * directory, removes the stale source lock files, and releases the batch.
+ * directory oldest first, removes the stale source lock files, and releases the batch.
+ * Lock and readdir calls run in parallel (they are independent); the renames use renameSync in
+ * order, because the order is what keeps a partial move a clean time split, and a synchronous
+ * rename costs a tenth of a thread-pool round trip (a 512 batch blocks the loop for ~10 ms).
  */
 async function moveSnapshotBatch(
   store: Datastore,
@@ -201,38 +209,49 @@ async function moveSnapshotBatch(
   options: MoveGroupOptions,
   progress: ProgressTracker,
 ): Promise<number> {
+  const limit = pLimit(BATCH_IO_CONCURRENCY)
   const locks: LockGuard[] = []
   let moved = 0
   try {
-    for (const snap of batch) {
-      try {
-        locks.push(await store.lockSnapshot(sourceNs, snap, 'exclusive'))
-      } catch (e) {
-        if (e instanceof LockBusyError)
-          throw new LockBusyError(
-            `${action} failed - ${e.message}; ${remaining} snapshot(s) remain at the source (older ones already moved)`,
-            {
-              ...e.data,
-              remaining,
-            },
-          )
-        throw e
-      }
+    const attempts = await Promise.allSettled(
+      batch.map((snap) =>
+        limit(async () => {
+          const lock = await store.lockSnapshot(sourceNs, snap, 'exclusive')
+          locks.push(lock)
+        }),
+      ),
+    )
+    const failed = attempts.find((a): a is PromiseRejectedResult => a.status === 'rejected')
+    if (failed) {
+      const e: unknown = failed.reason
+      if (e instanceof LockBusyError)
+        throw new LockBusyError(
+          `${action} failed - ${e.message}; ${remaining} snapshot(s) remain at the source (older ones already moved)`,
+          {
+            ...e.data,
+            remaining,
+          },
+        )
+      throw e
     }
-    const journal: string[] = []
-    for (const snap of batch) {
-      const targetDir = store.snapshotDir(targetNs, snap)
-      for (const f of await readdir(store.snapshotDir(sourceNs, snap)))
-        if (f.endsWith('.fidx') || f.endsWith('.didx')) journal.push(join(targetDir, f))
-    }
-    await appendMoveJournal(store, journal)
+    const indexLists = await Promise.all(
+      batch.map((snap) =>
+        limit(async () => {
+          const targetDir = store.snapshotDir(targetNs, snap)
+          return (await readdir(store.snapshotDir(sourceNs, snap)))
+            .filter((f) => f.endsWith('.fidx') || f.endsWith('.didx'))
+            .map((f) => join(targetDir, f))
+        }),
+      ),
+    )
+    await appendMoveJournal(store, indexLists.flat())
     for (const snap of batch) {
       if (options.signal?.aborted)
         throw new AbortedError(`${action} aborted after ${progress.done} snapshot(s)`, {
           moved: progress.done,
         })
       try {
-        await rename(store.snapshotDir(sourceNs, snap), store.snapshotDir(targetNs, snap))
+        renameSync(store.snapshotDir(sourceNs, snap), store.snapshotDir(targetNs, snap))
       } catch (e) {
         if (isErrno(e, 'EEXIST', 'ENOTEMPTY'))
           throw new ConflictError(`${action} failed - target snapshot ${snap.timeString} already exists`, {
@@ -242,11 +261,11 @@ async function moveSnapshotBatch(
       }
       moved++
       progress.add()
-      for (const f of store.snapshotLockFiles(sourceNs, snap)) await removeFileIfExists(f)
+      for (const f of store.snapshotLockFiles(sourceNs, snap)) rmSync(f, { force: true })
     }
     return moved
   } finally {
-    for (const l of locks) await l.release()
+    await Promise.all(locks.map((l) => limit(() => l.release())))
   }
 }
 
