@@ -1,7 +1,9 @@
 import { Command, CommanderError, Option } from 'commander'
 
 import { DatastoreError, errorMessage } from '../errors.js'
+import { registerDataCommands } from './data-commands.js'
 import { registerDatastoreCommands } from './datastore-commands.js'
+import { registerGcCommand } from './gc-command.js'
 import { registerGroupCommands } from './group-commands.js'
 import { registerInitCommand } from './init-command.js'
 import { registerNamespaceCommands } from './namespace-commands.js'
@@ -34,6 +36,8 @@ export function buildProgram(sink: OutputSink = processSink): Command {
   registerNamespaceCommands(program, sink)
   registerGroupCommands(program, sink)
   registerSnapshotCommands(program, sink)
+  registerDataCommands(program, sink)
+  registerGcCommand(program, sink)
   registerPruneCommands(program, sink)
   for (const cmd of allCommands(program))
     cmd.exitOverride().configureOutput({ writeOut: (t) => sink.out(t), writeErr: (t) => sink.err(t) })
