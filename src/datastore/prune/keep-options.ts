@@ -46,7 +46,7 @@ export function parseKeepOptions(raw: Readonly<Record<string, unknown>>, inputPr
 }
 
 function parseCount(value: unknown, input: string): number {
-  const n = typeof value === 'string' && /^\s*[0-9]+\s*$/.test(value) ? Number(value) : value
+  const n = typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : value
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0)
     throw new ValidationError(input, value, 'must be an integer of at least 1 (0 or unset: rule not used)')
   return n
