@@ -8,6 +8,7 @@ import {
   isProtected,
   listGroupRefs,
   listSnapshots,
+  readManifestSummary,
   readOwner,
   setProtected,
   snapshotFiles,
@@ -20,11 +21,15 @@ interface SnapshotRow {
   'backup-type': string
   'backup-id': string
   'backup-time': number
-  files: { filename: string; size: number }[]
+  files: { filename: string; size: number; 'crypt-mode'?: string }[]
   size: number
   owner: string | undefined
   protected: boolean
   finished: boolean
+  /** From the manifest of finished snapshots: last verification, notes' first line, key. */
+  verification?: { upid: string; state: string }
+  comment?: string
+  fingerprint?: string
 }
 
 /** `pbs-store snapshot …` */
@@ -48,15 +53,26 @@ export function registerSnapshotCommands(program: Command, sink: OutputSink): vo
       for (const g of groups) {
         const owner = await readOwner(store, ns, g)
         for (const s of await listSnapshots(store, ns, g)) {
+          const m = s.finished ? await readManifestSummary(store, ns, s.dir) : undefined
           rows.push({
             'backup-type': s.dir.type,
             'backup-id': s.dir.id,
             'backup-time': s.dir.time,
-            files: s.files.map((f) => ({ filename: f.filename, size: f.size })),
+            files: s.files.map((f) => {
+              const mode = m?.cryptModes.get(f.filename)
+              return {
+                filename: f.filename,
+                size: f.size,
+                ...(mode === undefined ? {} : { 'crypt-mode': mode }),
+              }
+            }),
             size: s.files.reduce((n, f) => n + f.size, 0),
             owner,
             protected: s.protected,
             finished: s.finished,
+            ...(m?.verification ? { verification: m.verification } : {}),
+            ...(m?.comment === undefined ? {} : { comment: m.comment }),
+            ...(m?.fingerprint === undefined ? {} : { fingerprint: m.fingerprint }),
           })
         }
       }
