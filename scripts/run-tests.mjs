@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // Runs the compiled node:test files. Node 20's --test takes no globs, so the files are listed here.
 // Usage: node scripts/run-tests.mjs [dir-or-file-prefix...]   (default: every dist/tests/**/*.test.js)
-import { spawnSync } from 'node:child_process'
+// When S3 tests are selected (dist/tests/backend/**, or a file name containing 's3'), ONE moto S3
+// server is started for the whole run (tests/helpers/moto.ts finds it) and passed to the tests as
+// PBS_STORE_TEST_S3_ENDPOINT; it is stopped afterwards, also when tests fail or the run is interrupted.
+import { spawn } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { basename, join, relative, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 
 const root = 'dist/tests'
 /** Recursively lists *.test.js below dir. */
@@ -28,7 +32,30 @@ if (files.length === 0) {
   process.exit(1)
 }
 const concurrency = process.env.PBS_STORE_TEST_CONCURRENCY ?? '2'
-const r = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...files], {
+const needsS3 = files.some((f) => relative(root, f).startsWith('backend/') || basename(f).includes('s3'))
+
+let moto
+const env = { ...process.env }
+if (needsS3 && !env.PBS_STORE_TEST_S3_ENDPOINT) {
+  const { startMoto } = await import(pathToFileURL(resolve(root, 'helpers', 'moto.js')).href)
+  const t0 = Date.now()
+  moto = await startMoto()
+  env.PBS_STORE_TEST_S3_ENDPOINT = moto.endpoint
+  console.error(`# moto S3 server at ${moto.endpoint} (${moto.source}, started in ${Date.now() - t0} ms)`)
+}
+
+const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...files], {
   stdio: 'inherit',
+  env,
 })
-process.exit(r.status ?? 1)
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    child.kill(sig)
+  })
+}
+const status = await new Promise((done) => {
+  child.on('exit', (code, signal) => done(code ?? (signal ? 1 : 0)))
+  child.on('error', () => done(1))
+})
+if (moto) await moto.stop()
+process.exit(status)

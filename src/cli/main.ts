@@ -9,6 +9,7 @@ import { registerInitCommand } from './init-command.js'
 import { registerNamespaceCommands } from './namespace-commands.js'
 import { processSink, type OutputSink } from './output.js'
 import { registerPruneCommands } from './prune-commands.js'
+import { registerS3Commands } from './s3-commands.js'
 import { registerSnapshotCommands } from './snapshot-commands.js'
 
 /** Exit code for a failed operation. */
@@ -39,6 +40,7 @@ export function buildProgram(sink: OutputSink = processSink): Command {
   registerDataCommands(program, sink)
   registerGcCommand(program, sink)
   registerPruneCommands(program, sink)
+  registerS3Commands(program, sink)
   for (const cmd of allCommands(program))
     cmd.exitOverride().configureOutput({ writeOut: (t) => sink.out(t), writeErr: (t) => sink.err(t) })
   return program

@@ -1,0 +1,159 @@
+import { mkdir } from 'node:fs/promises'
+
+import { Option, type Command } from 'commander'
+
+import { S3ObjectStore, S3_PROVIDER_QUIRKS } from '../backend/s3/index.js'
+import {
+  createS3Endpoint,
+  getS3Endpoint,
+  loadS3Config,
+  loadS3Secret,
+  parseBucketName,
+  parseProviderQuirks,
+  removeS3Endpoint,
+  s3ConfigLockPath,
+  s3EndpointSummary,
+  s3StoreOptions,
+  type S3EndpointConfig,
+} from '../config/index.js'
+import type { ConfigLock } from '../config/config-file.js'
+import type { Installation } from '../config/installation.js'
+import { ValidationError } from '../errors.js'
+import { withLock } from '../lock/index.js'
+import { cliContext } from './context.js'
+import { emit, formatTable, type OutputSink } from './output.js'
+
+/** PBS waits 10 s for config locks. */
+const S3_CONFIG_LOCK_TIMEOUT_MS = 10_000
+
+/** The exclusive lock on `<etc>/.s3.lck` serialising s3.cfg / s3.shadow updates. */
+function s3ConfigLock(installation: Installation): ConfigLock {
+  return async (fn) => {
+    await mkdir(installation.etcDir, { recursive: true, mode: 0o750 })
+    return withLock(
+      s3ConfigLockPath(installation.etcDir),
+      { mode: 'exclusive', timeoutMs: S3_CONFIG_LOCK_TIMEOUT_MS, what: 'S3 endpoint configuration' },
+      fn,
+    )
+  }
+}
+
+/** `pbs-store s3 …` */
+export function registerS3Commands(program: Command, sink: OutputSink): void {
+  const s3 = program.command('s3').description('S3 endpoints and buckets')
+  const endpoint = s3.command('endpoint').description('manage S3 endpoints (s3.cfg; secrets in s3.shadow)')
+
+  endpoint
+    .command('create')
+    .description('add an S3 endpoint')
+    .argument('<id>', 'endpoint id')
+    .requiredOption('--endpoint <url>', "endpoint URL, may contain '{{bucket}}' and '{{region}}'")
+    .requiredOption('--access-key <key>', 'access key id')
+    .requiredOption('--secret-key <secret>', 'secret access key (stored in s3.shadow, mode 0600)')
+    .option('--region <region>', 'region (default us-west-1)')
+    .option('--path-style', 'path-style addressing (/<bucket>/<key>)')
+    .option('--port <port>', 'port (overrides the URL)')
+    .option('--fingerprint <sha256>', 'certificate fingerprint of a self-signed endpoint')
+    .addOption(new Option('--provider-quirks <quirks>', `comma-separated: ${S3_PROVIDER_QUIRKS.join(', ')}`))
+    .action(
+      async (
+        id: string,
+        opts: {
+          endpoint: string
+          accessKey: string
+          secretKey: string
+          region?: string
+          pathStyle?: boolean
+          port?: string
+          fingerprint?: string
+          providerQuirks?: string
+        },
+        cmd: Command,
+      ) => {
+        const ctx = cliContext(cmd, sink)
+        const entry: S3EndpointConfig = { id, endpoint: opts.endpoint, accessKey: opts.accessKey }
+        if (opts.region !== undefined) entry.region = opts.region
+        if (opts.pathStyle === true) entry.pathStyle = true
+        if (opts.port !== undefined) {
+          if (!/^\d+$/.test(opts.port))
+            throw new ValidationError('--port', opts.port, 'must be an integer 1..65535')
+          entry.port = Number(opts.port)
+        }
+        if (opts.fingerprint !== undefined) entry.fingerprint = opts.fingerprint
+        if (opts.providerQuirks !== undefined)
+          entry.providerQuirks = parseProviderQuirks(opts.providerQuirks, '--provider-quirks')
+        const etc = ctx.installation.etcDir
+        await createS3Endpoint(etc, s3ConfigLock(ctx.installation), entry, opts.secretKey)
+        emit(sink, ctx.format, s3EndpointSummary(entry), () => `created s3 endpoint '${id}'\n`)
+      },
+    )
+
+  endpoint
+    .command('list')
+    .description('list S3 endpoints (secrets are never shown)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const ctx = cliContext(cmd, sink)
+      const cfg = await loadS3Config(ctx.installation.etcDir)
+      const rows = [...cfg.endpoints.values()].map(s3EndpointSummary)
+      emit(sink, ctx.format, rows, () =>
+        formatTable(rows, [
+          { header: 'id', value: (r) => String(r.id) },
+          { header: 'endpoint', value: (r) => String(r.endpoint) },
+          { header: 'region', value: (r) => String(r.region) },
+          { header: 'access-key', value: (r) => String(r['access-key']) },
+          { header: 'path-style', value: (r) => Boolean(r['path-style']) },
+          {
+            header: 'provider-quirks',
+            value: (r) => (Array.isArray(r['provider-quirks']) ? r['provider-quirks'].join(',') : ''),
+          },
+        ]),
+      )
+    })
+
+  endpoint
+    .command('remove')
+    .description('remove an S3 endpoint and its secret')
+    .argument('<id>', 'endpoint id')
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      const ctx = cliContext(cmd, sink)
+      await removeS3Endpoint(ctx.installation.etcDir, s3ConfigLock(ctx.installation), id)
+      emit(sink, ctx.format, null, () => `removed s3 endpoint '${id}'\n`)
+    })
+
+  s3.command('check')
+    .description('check that a bucket is reachable with an endpoint (HEAD bucket, list one page)')
+    .argument('<id>', 'endpoint id')
+    .requiredOption('--bucket <bucket>', 'bucket name')
+    .action(async (id: string, opts: { bucket: string }, cmd: Command) => {
+      const ctx = cliContext(cmd, sink)
+      const bucket = parseBucketName(opts.bucket, '--bucket')
+      const etc = ctx.installation.etcDir
+      const entry = getS3Endpoint(await loadS3Config(etc), id)
+      const store = new S3ObjectStore({
+        ...s3StoreOptions(entry, await loadS3Secret(etc, id), bucket),
+        concurrency: 2,
+        maxAttempts: 3,
+      })
+      try {
+        await store.headBucket()
+        let sample: string | undefined
+        for await (const page of store.listObjectPages('')) {
+          sample = page[0]?.key
+          break
+        }
+        const data = {
+          endpoint: id,
+          bucket,
+          reachable: true,
+          ...(sample === undefined ? {} : { 'first-key': sample }),
+        }
+        emit(sink, ctx.format, data, () =>
+          sample === undefined
+            ? `bucket '${bucket}' at s3 endpoint '${id}' is reachable (empty)\n`
+            : `bucket '${bucket}' at s3 endpoint '${id}' is reachable (first key '${sample}')\n`,
+        )
+      } finally {
+        store.destroy()
+      }
+    })
+}
