@@ -194,6 +194,9 @@ function printPlan(ctx: CliContext, plan: MovePlan): void {
     if (plan['remove-namespaces'].length)
       out += `namespaces to remove afterwards: ${plan['remove-namespaces'].map((n) => n || 'root').join(', ')}\n`
     out += `${plan['total-snapshots']} snapshot(s) would move; ${plan.conflicts} conflict(s)\n`
+    const r = plan['s3-requests']
+    if (r !== undefined)
+      out += `S3 requests: ${r.list} list, ${r.copy} copy, ${r.delete} delete, ${r.put} put (${r.list + r.copy + r.delete + r.put} total)\n`
     return out
   })
 }

@@ -20,7 +20,9 @@ import type { ConfigLock } from '../config/config-file.js'
 import type { Installation } from '../config/installation.js'
 import { ValidationError } from '../errors.js'
 import { withLock } from '../lock/index.js'
-import { cliContext } from './context.js'
+import { refreshS3Cache } from '../datastore/s3-refresh.js'
+import { recoverS3Moves } from '../datastore/move/move-group.js'
+import { cliContext, storeFrom } from './context.js'
 import { emit, formatTable, type OutputSink } from './output.js'
 
 /** PBS waits 10 s for config locks. */
@@ -118,6 +120,57 @@ export function registerS3Commands(program: Command, sink: OutputSink): void {
       const ctx = cliContext(cmd, sink)
       await removeS3Endpoint(ctx.installation.etcDir, s3ConfigLock(ctx.installation), id)
       emit(sink, ctx.format, null, () => `removed s3 endpoint '${id}'\n`)
+    })
+
+  s3.command('refresh')
+    .description(
+      "rebuild an S3 datastore's local cache (.cnt mirror) from the bucket; chunks are fetched on demand",
+    )
+    .requiredOption('--store <store>', 'datastore')
+    .action(async (opts: { store: string }, cmd: Command) => {
+      const ctx = cliContext(cmd, sink)
+      const store = await storeFrom(ctx, opts.store)
+      try {
+        const r = await refreshS3Cache(store)
+        emit(
+          sink,
+          ctx.format,
+          r,
+          () =>
+            `refreshed the cache of '${store.name}': ${r.downloaded} object(s), ${r.namespaces} namespace(s)\n`,
+        )
+      } finally {
+        store.close()
+      }
+    })
+
+  s3.command('cleanup')
+    .description('finish or roll back S3 moves left unfinished by a crash or a failed delete (no orphans)')
+    .requiredOption('--store <store>', 'datastore')
+    .action(async (opts: { store: string }, cmd: Command) => {
+      const ctx = cliContext(cmd, sink)
+      const store = await storeFrom(ctx, opts.store)
+      try {
+        const r = await recoverS3Moves(store)
+        const data = {
+          intents: r.intents,
+          'rolled-forward': r.rolledForward,
+          'rolled-back': r.rolledBack,
+          'deleted-objects': r.deletedObjects,
+          'copied-objects': r.copiedObjects,
+          busy: r.busy,
+          warnings: r.warnings,
+        }
+        emit(sink, ctx.format, data, () => {
+          let out = `cleaned ${r.intents} unfinished move intent(s): ${r.rolledForward} snapshot move(s) completed, ${r.rolledBack} rolled back, ${r.deletedObjects} object(s) deleted, ${r.copiedObjects} copied\n`
+          if (r.busy > 0) out += `${r.busy} intent(s) belong to a running move and were left alone\n`
+          for (const w of r.warnings) out += `warning: ${w}\n`
+          return out
+        })
+        if (r.warnings.length > 0) process.exitCode = 1
+      } finally {
+        store.close()
+      }
     })
 
   s3.command('check')

@@ -11,8 +11,10 @@
  *   chunk-store mutex for them); different digests proceed in parallel.
  */
 import { constants, type BigIntStats } from 'node:fs'
-import { lstat, open, readFile, rename, stat, utimes } from 'node:fs/promises'
+import { lstat, open, readFile, rename, rm, stat, truncate, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
+
+import type { DatastoreBackend } from '../backend/datastore-backend.js'
 
 import type { SyncLevel } from '../config/datastore-config.js'
 import {
@@ -35,6 +37,7 @@ import {
   verifyBlobCrc,
 } from '../format/index.js'
 import { replaceFile } from '../io/replace-file.js'
+import { CHUNK_LOCK_TIMEOUT_MS, acquireFileLock, chunkLockPath } from '../lock/index.js'
 import type { Datastore } from './datastore.js'
 import { isErrno } from './fs-util.js'
 
@@ -82,6 +85,84 @@ class KeyedMutex {
 }
 
 let mutexes: Map<string, KeyedMutex> | undefined
+let caches: Map<string, ChunkCacheLru> | undefined
+
+/**
+ * The local chunk cache bound of an S3 store (spec §8.3), kept per process: chunks this process
+ * wrote or fetched, least recently used first. Over the bound, the oldest file is truncated to a
+ * zero-length marker (it keeps its name and atime: "known to be on S3").
+ */
+class ChunkCacheLru {
+  readonly #sizes = new Map<string, number>()
+  #total = 0
+
+  /** Records an access; returns the digests to evict to stay within `limit` bytes. */
+  touch(hex: string, size: number, limit: number | undefined): string[] {
+    const old = this.#sizes.get(hex)
+    if (old !== undefined) {
+      this.#sizes.delete(hex)
+      this.#total -= old
+    }
+    this.#sizes.set(hex, size)
+    this.#total += size
+    const evict: string[] = []
+    if (limit === undefined) return evict
+    for (const [k, v] of this.#sizes) {
+      if (this.#total <= limit || k === hex) break
+      this.#sizes.delete(k)
+      this.#total -= v
+      evict.push(k)
+    }
+    return evict
+  }
+
+  forget(hex: string): void {
+    const old = this.#sizes.get(hex)
+    if (old === undefined) return
+    this.#sizes.delete(hex)
+    this.#total -= old
+  }
+}
+
+function cacheFor(chunkDir: string): ChunkCacheLru {
+  caches ??= new Map()
+  let c = caches.get(chunkDir)
+  if (!c) {
+    c = new ChunkCacheLru()
+    caches.set(chunkDir, c)
+  }
+  return c
+}
+
+/** The remote side of an S3 store's chunk store: the backend, the chunk-lock root, the cache bound. */
+export interface RemoteChunkOptions {
+  backend: DatastoreBackend
+  lockDir: string
+  /** Bytes of chunk data kept locally (undefined = unbounded). */
+  maxCacheBytes: number | undefined
+}
+
+/** Parses a PBS size (`32GiB`, `500MB`, `1024`) into bytes. @throws ValidationError */
+export function parseCacheSize(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB|K|M|G|T)?$/.exec(value.trim())
+  if (m === null) throw new ValidationError('max-cache-size', value, "must be a size like '32GiB'")
+  const units: Record<string, number> = {
+    B: 1,
+    KB: 1e3,
+    MB: 1e6,
+    GB: 1e9,
+    TB: 1e12,
+    K: 1024,
+    KiB: 1024,
+    M: 1024 ** 2,
+    MiB: 1024 ** 2,
+    G: 1024 ** 3,
+    GiB: 1024 ** 3,
+    T: 1024 ** 4,
+    TiB: 1024 ** 4,
+  }
+  return Math.floor(Number(m[1]) * units[m[2] ?? 'B']!)
+}
 
 /** One mutex table per chunk directory, shared by every ChunkStore instance of this process. */
 function mutexFor(chunkDir: string): KeyedMutex {
@@ -102,14 +183,68 @@ export class ChunkStore {
   readonly chunkDir: string
   /** How hard new chunk files are made durable (`tuning sync-level`). */
   readonly syncLevel: SyncLevel
+  /** Set for an S3 store: the local chunk dir is a cache. */
+  readonly remote: RemoteChunkOptions | undefined
   readonly #mutex: KeyedMutex
 
   /** Prefer {@link chunkStoreFor}. */
-  constructor(name: string, base: string, syncLevel: SyncLevel = 'filesystem') {
+  constructor(name: string, base: string, syncLevel: SyncLevel = 'filesystem', remote?: RemoteChunkOptions) {
     this.name = name
     this.chunkDir = join(base, '.chunks')
     this.syncLevel = syncLevel
+    this.remote = remote
     this.#mutex = mutexFor(this.chunkDir)
+  }
+
+  /** Takes the cross-process chunk lock of an S3 store (PBS: 3 h timeout for inserts). */
+  async lockChunk(hex: string, timeoutMs = CHUNK_LOCK_TIMEOUT_MS): Promise<AsyncDisposable> {
+    if (!this.remote) return { [Symbol.asyncDispose]: () => Promise.resolve() }
+    return acquireFileLock(chunkLockPath(this.remote.lockDir, this.name, hex), {
+      mode: 'exclusive',
+      timeoutMs,
+      what: `chunk '${hex}' on store '${this.name}'`,
+    })
+  }
+
+  /**
+   * S3 insert (spec §8.3 insert_chunk_cached): under the chunk lock, a local file (chunk or
+   * marker) means "on S3": touch it and report a duplicate; otherwise conditional PUT, then the
+   * local cache file, then drop a GC `.using` marker.
+   */
+  async #insertRemote(blob: Uint8Array, hex: string, remote: RemoteChunkOptions): Promise<InsertChunkResult> {
+    blobIsEncrypted(blob) // rejects non-blobs before anything is uploaded
+    await using _lock = await this.lockChunk(hex)
+    const path = this.chunkPath(hex)
+    const existing = await statIfExists(path)
+    if (existing && existing.isFile() && (await touchKeepingMtime(path, existing))) {
+      return { duplicate: true, encodedSize: existing.size === 0n ? blob.length : Number(existing.size) }
+    }
+    const put = await remote.backend.putChunk(hex, blob)
+    await this.#cacheWrite(hex, blob)
+    await rm(`${path}.using`, { force: true })
+    return { duplicate: put === 'exists', encodedSize: blob.length }
+  }
+
+  /** Writes a chunk into the local cache and applies the cache bound. */
+  async #cacheWrite(hex: string, blob: Uint8Array): Promise<void> {
+    await replaceFile(this.chunkPath(hex), blob, {
+      mode: 0o644,
+      sync: this.syncLevel === 'file' ? 'file' : 'none',
+    })
+    await this.#cacheAccess(hex, blob.length)
+  }
+
+  async #cacheAccess(hex: string, size: number): Promise<void> {
+    if (!this.remote) return
+    for (const old of cacheFor(this.chunkDir).touch(hex, size, this.remote.maxCacheBytes)) {
+      // eviction keeps a zero-length marker with the same name (and atime)
+      await truncate(this.chunkPath(old), 0).catch(() => undefined)
+    }
+  }
+
+  /** Drops a chunk from the in-process cache bookkeeping (GC removed it). */
+  forgetCached(hex: string): void {
+    cacheFor(this.chunkDir).forget(hex)
   }
 
   /** `.chunks/<pppp>/<digest>`. */
@@ -128,6 +263,7 @@ export class ChunkStore {
     const hex = digestToHex(digest)
     return this.#mutex.run(hex, async () => {
       try {
+        if (this.remote) return await this.#insertRemote(blob, hex, this.remote)
         return await this.#insertLocked(blob, hex)
       } catch (e) {
         throw this.#wrap('inserting chunk', hex, e)
@@ -233,8 +369,9 @@ export class ChunkStore {
    * Reads a chunk file and checks its magic and CRC (PBS load_chunk).
    * @throws NotFoundError (missing), CorruptionError (crc, magic, too short), StorageError (I/O).
    */
-  async loadChunk(digest: Uint8Array | string): Promise<Buffer> {
+  async loadChunk(digest: Uint8Array | string, options: { fromRemote?: boolean } = {}): Promise<Buffer> {
     const hex = digestToHex(digest)
+    if (this.remote) return this.#loadRemote(hex, this.remote, options.fromRemote ?? false)
     let raw: Buffer
     try {
       raw = await readFile(this.chunkPath(hex))
@@ -259,6 +396,55 @@ export class ChunkStore {
   }
 
   /**
+   * S3 read (spec §8.3 cache.access): a local file with data is loaded; an empty or missing one is
+   * fetched with GET and put into the cache. `fromRemote` (verify) always reads the bucket.
+   */
+  async #loadRemote(hex: string, remote: RemoteChunkOptions, fromRemote: boolean): Promise<Buffer> {
+    let raw: Buffer | undefined
+    try {
+      if (!fromRemote) {
+        try {
+          const local = await readFile(this.chunkPath(hex))
+          if (local.length > 0) raw = local
+        } catch (e) {
+          if (!isErrno(e, 'ENOENT')) throw e
+        }
+      }
+      if (raw !== undefined) {
+        verifyBlobCrc(raw)
+        await this.#cacheAccess(hex, raw.length)
+        return raw
+      }
+      raw = await remote.backend.getChunk(hex)
+    } catch (e) {
+      throw this.#wrap('loading chunk', hex, e)
+    }
+    if (raw === undefined)
+      throw new NotFoundError(
+        `loading chunk '${hex}' on store '${this.name}' failed - chunk object does not exist`,
+        {
+          store: this.name,
+          digest: hex,
+        },
+      )
+    try {
+      verifyBlobCrc(raw)
+    } catch (e) {
+      throw this.#wrap('loading chunk', hex, e)
+    }
+    if (!fromRemote) {
+      const fetched = raw
+      await this.#mutex
+        .run(hex, async () => {
+          const st = await statIfExists(this.chunkPath(hex))
+          if (st === undefined || st.size === 0n) await this.#cacheWrite(hex, fetched)
+        })
+        .catch(() => undefined) // a cache write failure must not fail the read
+    }
+    return raw
+  }
+
+  /**
    * Renames a corrupt chunk to `<digest>.<n>.bad`, n the first free of 0..9 (9 is overwritten
    * when all are taken), so the next backup stores a good copy. Returns the new path, or
    * undefined when the chunk file does not exist.
@@ -275,13 +461,25 @@ export class ChunkStore {
           break
         }
       }
+      let renamed = true
       try {
         await rename(path, target)
-        return target
       } catch (e) {
-        if (isErrno(e, 'ENOENT')) return undefined
-        throw this.#wrap('renaming corrupt chunk', hex, e)
+        if (!isErrno(e, 'ENOENT')) throw this.#wrap('renaming corrupt chunk', hex, e)
+        renamed = false
       }
+      if (this.remote) {
+        // then copy the object to `….<n>.bad` and delete the original (spec §8.4)
+        this.forgetCached(hex)
+        const n = Number(/\.(\d)\.bad$/.exec(target)![1])
+        try {
+          await this.remote.backend.markChunkBad(hex, n)
+        } catch (e) {
+          throw this.#wrap('renaming corrupt chunk object', hex, e)
+        }
+        return target
+      }
+      return renamed ? target : undefined
     })
   }
 
@@ -302,7 +500,19 @@ export class ChunkStore {
 
 /** The chunk store of a datastore, honouring its `sync-level`. */
 export function chunkStoreFor(store: Datastore): ChunkStore {
-  return new ChunkStore(store.name, store.base, store.config.tuning['sync-level'] ?? 'filesystem')
+  const max = store.config.backend['max-cache-size']
+  return new ChunkStore(
+    store.name,
+    store.base,
+    store.config.tuning['sync-level'] ?? 'filesystem',
+    store.remote
+      ? {
+          backend: store.backend,
+          lockDir: store.lockDir,
+          maxCacheBytes: max === undefined ? undefined : parseCacheSize(max),
+        }
+      : undefined,
+  )
 }
 
 /** stat (following symlinks, as PBS's metadata()) or undefined when missing. */

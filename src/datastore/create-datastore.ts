@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs'
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { isAbsolute, join, resolve } from 'node:path'
 
-import { parseDatastoreName } from '../api-types/index.js'
+import { parseDatastoreName, parseSafeId } from '../api-types/index.js'
 import {
   addDatastore,
   loadDatastoreConfig,
@@ -11,12 +11,33 @@ import {
 } from '../config/datastore-config.js'
 import type { Installation } from '../config/installation.js'
 import { ConflictError, DatastoreError, StorageError, ValidationError, errorMessage } from '../errors.js'
+import { hostname } from 'node:os'
+
+import type { DatastoreBackend } from '../backend/datastore-backend.js'
+import { openS3ObjectStore, type S3ClientOverrides } from '../backend/open-backend.js'
+import { S3Backend } from '../backend/s3/s3-backend.js'
+import { S3_IN_USE_KEY } from '../backend/s3/s3-keys.js'
+import { parseBucketName } from '../config/s3-config.js'
+import { parseCacheSize } from './chunk-store.js'
 import { configLock } from './config-lock.js'
 import { Datastore } from './datastore.js'
+import { refreshS3Cache } from './s3-refresh.js'
 
 /** Options of createDatastore. */
 export interface CreateDatastoreOptions {
   comment?: string
+  /** An S3 datastore: the path becomes its local cache. */
+  s3?: {
+    /** Endpoint id in s3.cfg. */
+    client: string
+    bucket: string
+    /** Take over a bucket whose `<store>/.in-use` names another host (then refresh the cache). */
+    overwriteInUse?: boolean
+    /** Local cache bound (PBS size syntax, e.g. `32GiB`). */
+    maxCacheSize?: string
+    /** Client tuning (tests). */
+    overrides?: S3ClientOverrides
+  }
 }
 
 /** Number of chunk prefix directories (`.chunks/0000` … `.chunks/ffff`). */
@@ -44,24 +65,77 @@ export async function createDatastore(
     throw new ValidationError('comment', options.comment, 'must be a single line')
 
   // Cheap early refusal; the authoritative check runs again under the config lock below.
+  const s3 = options.s3
+  if (s3 !== undefined) {
+    parseBucketName(s3.bucket, 'bucket')
+    parseSafeId(s3.client, 's3-endpoint')
+    if (s3.maxCacheSize !== undefined) parseCacheSize(s3.maxCacheSize)
+  }
   const entry: DatastoreConfigEntry = {
     name,
     path: base,
     ...(options.comment === undefined ? {} : { comment: options.comment }),
-    backend: { type: 'filesystem' },
+    backend:
+      s3 === undefined
+        ? { type: 'filesystem' }
+        : {
+            type: 's3',
+            client: s3.client,
+            bucket: s3.bucket,
+            ...(s3.maxCacheSize === undefined ? {} : { 'max-cache-size': s3.maxCacheSize }),
+          },
     tuning: {},
   }
   addDatastore(await loadDatastoreConfig(installation.etcDir), entry)
+
+  // S3: refuse a bucket another host uses (spec §8.3) before touching anything locally.
+  let backend: DatastoreBackend | undefined
+  let reuse = false
+  if (s3 !== undefined) {
+    const objects = await openS3ObjectStore(installation.etcDir, entry, s3.overrides ?? {})
+    backend = new S3Backend(objects, base)
+    try {
+      const inUse = await objects.getObject(S3_IN_USE_KEY)
+      if (inUse !== undefined) {
+        if (!s3.overwriteInUse) {
+          let host = 'unknown'
+          try {
+            const h = (JSON.parse(inUse.toString('utf8')) as { hostname?: unknown }).hostname
+            if (typeof h === 'string') host = h
+          } catch {
+            /* keep 'unknown' */
+          }
+          throw new ConflictError(
+            `creating datastore '${name}' failed - Bucket already contains datastore in use by host ${host}`,
+            { store: name, bucket: s3.bucket, host },
+          )
+        }
+        reuse = true
+      }
+    } catch (e) {
+      backend.close()
+      throw e
+    }
+  }
 
   const existed = await checkEmptyDir(base)
   try {
     await mkdir(base, { recursive: true, mode: 0o755 })
     await layoutChunkStore(base)
+    if (backend instanceof S3Backend)
+      await backend.objects.putObject(S3_IN_USE_KEY, JSON.stringify({ hostname: hostname() }), {
+        replace: true,
+      })
     await updateDatastoreConfig(installation.etcDir, configLock(installation), (cfg) =>
       addDatastore(cfg, entry),
     )
-    return new Datastore(installation, entry)
+    const store = new Datastore(installation, entry, backend)
+    if (reuse) await refreshS3Cache(store)
+    return store
   } catch (e) {
+    if (backend instanceof S3Backend && !reuse)
+      await backend.objects.deleteObjects([S3_IN_USE_KEY]).catch(() => undefined)
+    backend?.close()
     // Leave the directory as we found it: nothing half-created stays behind.
     await rm(join(base, '.chunks'), { recursive: true, force: true }).catch(() => undefined)
     await rm(join(base, '.lock'), { force: true }).catch(() => undefined)

@@ -2,6 +2,8 @@ import { join } from 'node:path'
 
 import type { BackupDirRef, BackupGroupRef, BackupNamespace } from '../api-types/index.js'
 import { formatGroupPath, formatSnapshotPath } from '../api-types/index.js'
+import type { DatastoreBackend } from '../backend/datastore-backend.js'
+import { FilesystemBackend } from '../backend/filesystem/filesystem-backend.js'
 import type { DatastoreConfigEntry } from '../config/datastore-config.js'
 import type { Installation } from '../config/installation.js'
 import {
@@ -27,12 +29,25 @@ export class Datastore {
   readonly base: string
   readonly config: DatastoreConfigEntry
   readonly installation: Installation
+  /** The remote half (S3) or the no-op filesystem backend; the local directory is always `base`. */
+  readonly backend: DatastoreBackend
 
-  constructor(installation: Installation, config: DatastoreConfigEntry) {
+  constructor(installation: Installation, config: DatastoreConfigEntry, backend?: DatastoreBackend) {
     this.installation = installation
     this.config = config
     this.name = config.name
     this.base = config.path
+    this.backend = backend ?? new FilesystemBackend()
+  }
+
+  /** True for an S3 datastore (the local directory is a cache). */
+  get remote(): boolean {
+    return this.backend.remote
+  }
+
+  /** Releases the backend's connections (S3 keep-alive sockets). */
+  close(): void {
+    this.backend.close()
   }
 
   /** The lock root for this store's locks. */

@@ -140,6 +140,8 @@ export async function setOwner(
   await assertGroupExists(store, ns, group)
   await using _lock = await store.lockGroup(ns, group)
   await assertGroupExists(store, ns, group)
+  // S3 first, then local: a failed upload leaves the local state unchanged (spec §8.4).
+  await store.backend.putGroupFile(ns, group, 'owner', `${owner}\n`)
   await replaceFile(join(store.groupDir(ns, group), GROUP_OWNER_FILE), `${owner}\n`, { mode: 0o644 })
 }
 
@@ -176,6 +178,7 @@ export async function setNotes(
   await assertGroupExists(store, ns, group)
   await using _lock = await store.lockGroup(ns, group)
   await assertGroupExists(store, ns, group)
+  await store.backend.putGroupFile(ns, group, 'notes', notes)
   await replaceFile(join(store.groupDir(ns, group), GROUP_NOTES_FILE), notes, { mode: 0o644 })
 }
 
@@ -204,6 +207,8 @@ export async function createLockedGroup(
       await mkdir(tmp)
       try {
         await writeFile(join(tmp, GROUP_OWNER_FILE), `${owner}\n`, { mode: 0o644 })
+        // The owner object goes up before the group appears locally (S3 first, spec §8.4).
+        await store.backend.putGroupFile(ns, group, 'owner', `${owner}\n`)
         await rename(tmp, dir)
         created = true
       } catch (e) {
@@ -254,6 +259,8 @@ export async function forgetGroup(
     }
     if ((await listSnapshotRefs(store, ns, group)).length === 0) {
       const dir = store.groupDir(ns, group)
+      // Owner, notes and any leftovers under `<group>/` (never `<id>0…`); a failure keeps the local group.
+      await store.backend.deleteGroup(ns, group)
       await removeFileIfExists(join(dir, GROUP_NOTES_FILE))
       await removeFileIfExists(join(dir, GROUP_OWNER_FILE))
       await rm(dir, { recursive: true, force: true })

@@ -121,8 +121,11 @@ async function writeManifestFile(
   options: WriteManifestOptions,
 ): Promise<void> {
   const sync = options.sync ?? store.config.tuning['sync-level'] ?? 'filesystem'
+  const blob = encodeManifestBlob(manifest)
   try {
-    await replaceFile(manifestPath(store, ns, dir), encodeManifestBlob(manifest), {
+    // S3 first, then local: a failed upload leaves the local manifest unchanged (spec §8.4).
+    await store.backend.putSnapshotFile(ns, dir, MANIFEST_BLOB_NAME, blob)
+    await replaceFile(manifestPath(store, ns, dir), blob, {
       mode: 0o644,
       sync: sync === 'file' ? 'file' : 'none',
     })

@@ -36,6 +36,9 @@ export async function createNamespace(store: Datastore, ns: BackupNamespace): Pr
   if (ns.isRoot) throw new ValidationError('namespace', '', 'cannot create the root namespace')
   const parent = ns.parent() ?? BackupNamespace.ROOT
   await assertNamespaceExists(store, parent, 'parent namespace')
+  if (await isDirectory(store.namespaceDir(ns))) return { created: false }
+  // S3 marker first (conditional put), then the directory (spec §8.4).
+  await store.backend.createNamespaceMarker(ns)
   await mkdir(join(store.namespaceDir(parent), 'ns'), { recursive: true })
   try {
     await mkdir(store.namespaceDir(ns))
@@ -126,7 +129,11 @@ export async function deleteNamespace(
     const dir = store.namespaceDir(child)
     for (const t of BACKUP_TYPES) await removeEmptyDir(join(dir, t))
     await removeEmptyDir(join(dir, 'ns'))
-    if (await removeEmptyDir(dir)) result.removedNamespaces.push(child)
+    if (await removeEmptyDir(dir)) {
+      // rmdir first, then the marker (spec §8.4)
+      await store.backend.removeNamespaceMarker(child)
+      result.removedNamespaces.push(child)
+    }
   }
   if (result.removedNamespaces.length !== subtree.length && options.errorOnProtected !== false) {
     const left = subtree

@@ -4,26 +4,31 @@ import { parseDatastoreName } from '../api-types/index.js'
 import { getDatastore, loadDatastoreConfig } from '../config/datastore-config.js'
 import type { Installation } from '../config/installation.js'
 import { StorageError } from '../errors.js'
+import { openBackend, type S3ClientOverrides } from '../backend/open-backend.js'
 import { Datastore } from './datastore.js'
 
 /**
  * Opens a configured datastore by name and checks its chunk store is there.
  * @throws ValidationError (bad name), NotFoundError (not configured), StorageError (missing layout).
  */
-export async function openDatastore(installation: Installation, name: string): Promise<Datastore> {
+export async function openDatastore(
+  installation: Installation,
+  name: string,
+  options: { s3?: S3ClientOverrides } = {},
+): Promise<Datastore> {
   parseDatastoreName(name, 'store')
   const cfg = await loadDatastoreConfig(installation.etcDir)
   const entry = getDatastore(cfg, name)
-  const store = new Datastore(installation, entry)
+  const probe = new Datastore(installation, entry)
   try {
-    const st = await stat(store.chunkDir)
+    const st = await stat(probe.chunkDir)
     if (!st.isDirectory()) throw new Error('.chunks is not a directory')
   } catch (e) {
     throw new StorageError(
-      `datastore '${name}' at '${store.base}' is not usable - missing or unreadable .chunks directory`,
+      `datastore '${name}' at '${probe.base}' is not usable - missing or unreadable .chunks directory`,
       { store: name },
       { cause: e },
     )
   }
-  return store
+  return new Datastore(installation, entry, await openBackend(installation.etcDir, entry, options.s3 ?? {}))
 }

@@ -160,8 +160,25 @@ export async function setProtected(
   await using _lock = await store.lockSnapshot(ns, dir, 'exclusive')
   await assertSnapshotExists(store, ns, dir)
   const marker = join(store.snapshotDir(ns, dir), PROTECTED_MARKER)
-  if (value) await writeFile(marker, '', { mode: 0o644 })
-  else await removeFileIfExists(marker)
+  if (value) {
+    // local first, then the conditional put (spec §8.4); a failed put takes the local marker back
+    await writeFile(marker, '', { mode: 0o644 })
+    try {
+      await store.backend.putProtectedMarker(ns, dir)
+    } catch (e) {
+      await removeFileIfExists(marker).catch(() => undefined)
+      throw e
+    }
+  } else {
+    const had = await isProtected(store, ns, dir)
+    await removeFileIfExists(marker)
+    try {
+      await store.backend.deleteProtectedMarker(ns, dir)
+    } catch (e) {
+      if (had) await writeFile(marker, '', { mode: 0o644 }).catch(() => undefined)
+      throw e
+    }
+  }
 }
 
 /**
@@ -190,6 +207,8 @@ export async function forgetSnapshot(
             snapshot: `${dir.type}/${dir.id}/${dir.timeString}`,
           },
         )
+      // The bucket first (prefix ends in '/'): if a delete fails, the local snapshot stays (spec §8.4).
+      await store.backend.deleteSnapshot(ns, dir)
       await rm(store.snapshotDir(ns, dir), { recursive: true, force: true })
     } finally {
       await manifestLock.release()

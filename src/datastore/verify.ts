@@ -330,7 +330,7 @@ export class VerifyJob {
       todo.sort((a, b) => (a.ino < b.ino ? -1 : a.ino > b.ino ? 1 : 0))
     }
     const load = (hex: string): Promise<Buffer> => {
-      const p = this.#chunks.loadChunk(hex)
+      const p = this.#chunks.loadChunk(hex, { fromRemote: true }) // S3: check the bucket's copy
       p.catch(() => undefined) // awaited in order below
       return p
     }

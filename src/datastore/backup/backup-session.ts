@@ -327,6 +327,12 @@ export class BackupSession {
       await unlink(tmp).catch(() => undefined)
       throw this.#ioError(`writing index '${filename}'`, e)
     }
+    try {
+      // indexes are written locally, then uploaded when closed (spec §8.4)
+      await this.store.backend.putSnapshotFile(this.ns, this.dir, filename, bytes)
+    } catch (e) {
+      throw this.#ioError(`uploading index '${filename}'`, e)
+    }
     const entry: ManifestFile = {
       filename,
       'crypt-mode': this.cryptMode,
@@ -345,6 +351,7 @@ export class BackupSession {
     this.#claimName(filename)
     const raw = encodeBlob(data, { compress: true, crypt: this.#crypt })
     try {
+      await this.store.backend.putSnapshotFile(this.ns, this.dir, filename, raw) // S3 first (spec §8.4)
       await replaceFile(join(this.path, filename), raw, {
         mode: 0o644,
         sync: this.#syncLevel === 'file' ? 'file' : 'none',
@@ -412,6 +419,8 @@ export class BackupSession {
     // their failures must not surface as unhandled rejections).
     await Promise.allSettled(this.#seen.values())
     const errors: unknown[] = []
+    // Uploaded indexes/blobs of the failed snapshot go too (prefix ends in '/').
+    await this.store.backend.deleteSnapshot(this.ns, this.dir).catch((e: unknown) => errors.push(e))
     await rm(this.path, { recursive: true, force: true }).catch((e: unknown) => errors.push(e))
     await this.#releaseAll()
     for (const f of this.store.snapshotLockFiles(this.ns, this.dir))

@@ -30,11 +30,24 @@ export class ChunkMarker {
   /** Chunks found missing (warned once each). */
   readonly missing = new Set<string>()
 
-  constructor(chunkDir: string, cache: DigestCache, log: OperationLog, status: GcStatus) {
+  readonly #onMissing: ((digest: string) => Promise<boolean>) | undefined
+
+  /**
+   * `onMissing` (S3): called for a chunk with no local file; true when it took care of it (a
+   * `.using` marker), so it is not reported missing.
+   */
+  constructor(
+    chunkDir: string,
+    cache: DigestCache,
+    log: OperationLog,
+    status: GcStatus,
+    onMissing?: (digest: string) => Promise<boolean>,
+  ) {
     this.#chunkDir = chunkDir
     this.#cache = cache
     this.#log = log
     this.#status = status
+    this.#onMissing = onMissing
   }
 
   /**
@@ -75,7 +88,9 @@ export class ChunkMarker {
     const path = chunkPath(this.#chunkDir, digest)
     if (await touchAtime(path)) return
     // Keep the corrupt copies alive: they may be the only data left to repair from.
-    for (let n = 0; n <= MAX_BAD_SUFFIX; n++) await touchAtime(`${path}.${n}.bad`)
+    let bad = false
+    for (let n = 0; n <= MAX_BAD_SUFFIX; n++) if (await touchAtime(`${path}.${n}.bad`)) bad = true
+    if (!bad && this.#onMissing !== undefined && (await this.#onMissing(digest))) return
     if (!this.missing.has(digest)) {
       this.missing.add(digest)
       this.#log.warn(`warning: unable to access non-existent chunk ${digest}, required by '${indexPath}'`)

@@ -3,14 +3,19 @@
  * (atime = now), then remove chunk files whose atime is older than the cutoff. The only operation
  * that deletes backup data for good, so every doubt ends in failing, never in deleting.
  */
-import { readdir } from 'node:fs/promises'
+import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
 import { BackupNamespace, type BackupDirRef, type BackupGroupRef } from '../../api-types/index.js'
 import { LockBusyError } from '../../errors.js'
 import { processLockFor, type LockGuard } from '../../lock/index.js'
 import { DATASTORE_TUNING_DEFAULTS } from '../../config/datastore-config.js'
+import { buildZeroChunk, ZERO_CHUNK_4M_DIGEST } from '../../format/index.js'
+import { chunkStoreFor, type ChunkStore } from '../chunk-store.js'
 import type { Datastore } from '../datastore.js'
+import { recoverS3Moves } from '../move/move-group.js'
+import { sweepS3Chunks } from './sweep-s3-chunks.js'
+import { touchAtime } from './touch-chunk.js'
 import { isErrno } from '../fs-util.js'
 import { listGroupRefs } from '../groups.js'
 import { listNamespaces } from '../namespaces.js'
@@ -122,8 +127,16 @@ async function collect(
 
   const phase1Start = Math.floor(Date.now() / 1000)
   const oldestWriter = writerStart ?? phase1Start
+  const chunks = chunkStoreFor(store)
+  if (store.remote) {
+    // S3: fail early when the bucket is unreachable, and resolve crashed moves first (their
+    // indexes must be at exactly one place while we mark).
+    await recoverS3Moves(store, log)
+  }
   if (tuning['gc-atime-safety-check']) {
     await checkAtimeUpdates(store.chunkDir)
+    // The local zero chunk claims "on S3": make it true.
+    if (store.remote) await store.backend.putChunk(ZERO_CHUNK_4M_DIGEST, buildZeroChunk().blob)
     log.info('Access time update check successful, proceeding with GC.')
   } else {
     log.info('Access time update check disabled by datastore tuning options.')
@@ -136,7 +149,13 @@ async function collect(
   )
 
   const cache = new DigestCache(tuning['gc-cache-capacity'])
-  const marker = new ChunkMarker(store.chunkDir, cache, log, status)
+  const marker = new ChunkMarker(
+    store.chunkDir,
+    cache,
+    log,
+    status,
+    store.remote ? (digest) => createUsingMarker(chunks, digest) : undefined,
+  )
 
   log.info('Start GC phase1 (mark used chunks)')
   await markUsedChunks(store, marker, options, log)
@@ -151,7 +170,17 @@ async function collect(
   if (cache.capacity > 0) status.cacheStats = { hits: cache.hits, misses: cache.misses }
 
   log.info('Start GC phase2 (sweep unused chunks)')
-  await sweepUnusedChunks(store.chunkDir, status, {
+  if (store.remote) {
+    await sweepS3Chunks(store.backend, chunks, status, {
+      minAtime,
+      oldestWriter,
+      log,
+      ...(options.signal ? { signal: options.signal } : {}),
+    })
+    log.info('Start GC phase3 (sweep the local cache)')
+  }
+  // On S3 the local sweep's numbers are not the store's: phase 2 counted the bucket.
+  await sweepUnusedChunks(store.chunkDir, store.remote ? emptyGcStatus() : status, {
     minAtime,
     oldestWriter,
     log,
@@ -164,6 +193,18 @@ async function collect(
   logSummary(log, status, dedupFactor, marker.missing.size)
   await writeGcStatus(store.base, status)
   return { status, minAtime, oldestWriter, dedupFactor, missingChunks: marker.missing.size, journal }
+}
+
+/**
+ * S3 phase 1 for a chunk without a local file: under its chunk lock, re-check and create
+ * `<digest>.using` so phase 2 keeps the object (spec §7.3).
+ */
+async function createUsingMarker(chunks: ChunkStore, digest: string): Promise<boolean> {
+  await using _lock = await chunks.lockChunk(digest)
+  const path = chunks.chunkPath(digest)
+  if (await touchAtime(path)) return true
+  await writeFile(`${path}.using`, '', { mode: 0o644 })
+  return true
 }
 
 /** Phase 1 without the journal: the listed indexes, walked by hierarchy, then the leftovers. */

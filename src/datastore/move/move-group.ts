@@ -7,7 +7,7 @@
  * Whatever the moment of a crash or abort, every snapshot is at exactly one place, and everything
  * at the target is older than everything still at the source — so a rerun (a merge) finishes it.
  */
-import { renameSync, rmSync } from 'node:fs'
+import { rmSync } from 'node:fs'
 import { readdir, rename, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import pLimit from 'p-limit'
@@ -18,7 +18,15 @@ import {
   type BackupGroupRef,
   type BackupNamespace,
 } from '../../api-types/index.js'
-import { AbortedError, ConflictError, LockBusyError, NotFoundError, ValidationError } from '../../errors.js'
+import {
+  AbortedError,
+  ConflictError,
+  LockBusyError,
+  NotFoundError,
+  ValidationError,
+  errorMessage,
+} from '../../errors.js'
+import type { MoveRecoveryResult } from '../../backend/datastore-backend.js'
 import type { LockGuard } from '../../lock/index.js'
 import type { Datastore } from '../datastore.js'
 import { isErrno, removeFileIfExists } from '../fs-util.js'
@@ -125,6 +133,7 @@ export async function moveGroup(
   const action = moveGroupAction(group, sourceNs, targetNs)
   store.assertNewStyleLocking(action)
   await checkMoveGroup(store, sourceNs, group, targetNs, merge)
+  await recoverS3Moves(store, log)
 
   const sourceLock = await withPrefix(action, store.lockGroup(sourceNs, group))
   let targetLock: LockGuard | undefined
@@ -161,6 +170,7 @@ export async function moveGroup(
 
     const progress =
       options.progress ?? new ProgressTracker(snapshots.length, 'snapshots', options.onProgress)
+    const batchWarnings: string[] = []
     let moved = 0
     for (let start = 0; start < snapshots.length; start += MAX_SNAPSHOT_LOCKS) {
       throwIfAborted(options.signal, action)
@@ -174,10 +184,11 @@ export async function moveGroup(
         snapshots.length - moved,
         options,
         progress,
+        batchWarnings,
       )
     }
 
-    const warnings = await moveGroupNotes(store, sourceNs, targetNs, group, log)
+    const warnings = [...batchWarnings, ...(await moveGroupNotes(store, sourceNs, targetNs, group, log))]
     warnings.push(...(await destroyEmptiedSourceGroup(store, sourceNs, group, log)))
     log.info(
       `moved ${moved} snapshot(s) of group '${formatGroupPath(group)}' from '${sourceNs.display()}' to '${targetNs.display()}'`,
@@ -208,6 +219,7 @@ async function moveSnapshotBatch(
   remaining: number,
   options: MoveGroupOptions,
   progress: ProgressTracker,
+  warnings: string[],
 ): Promise<number> {
   const limit = pLimit(BATCH_IO_CONCURRENCY)
   const locks: LockGuard[] = []
@@ -245,23 +257,41 @@ async function moveSnapshotBatch(
       ),
     )
     await appendMoveJournal(store, indexLists.flat())
-    for (const snap of batch) {
-      if (options.signal?.aborted)
+    // FS: renameSync per snapshot, oldest first. S3: list → parallel copy → the same ordered
+    // renames (the commit points) → DeleteObjects, under an intent journal.
+    try {
+      const r = await store.backend.moveSnapshots(
+        batch.map((snap) => ({
+          sourceNs,
+          targetNs,
+          dir: snap,
+          sourcePath: store.snapshotDir(sourceNs, snap),
+          targetPath: store.snapshotDir(targetNs, snap),
+        })),
+        {
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+          onMoved: (i) => {
+            moved++
+            progress.add()
+            for (const f of store.snapshotLockFiles(sourceNs, batch[i]!)) rmSync(f, { force: true })
+          },
+        },
+      )
+      for (const w of r.warnings) {
+        ;(options.log ?? SILENT_LOG).warn(w)
+        warnings.push(w)
+      }
+    } catch (e) {
+      if (e instanceof AbortedError || options.signal?.aborted)
         throw new AbortedError(`${action} aborted after ${progress.done} snapshot(s)`, {
           moved: progress.done,
         })
-      try {
-        renameSync(store.snapshotDir(sourceNs, snap), store.snapshotDir(targetNs, snap))
-      } catch (e) {
-        if (isErrno(e, 'EEXIST', 'ENOTEMPTY'))
-          throw new ConflictError(`${action} failed - target snapshot ${snap.timeString} already exists`, {
-            store: store.name,
-          })
-        throw e
-      }
-      moved++
-      progress.add()
-      for (const f of store.snapshotLockFiles(sourceNs, snap)) rmSync(f, { force: true })
+      if (isErrno(e, 'EEXIST', 'ENOTEMPTY'))
+        throw new ConflictError(
+          `${action} failed - target snapshot ${batch[moved]?.timeString ?? ''} already exists`,
+          { store: store.name },
+        )
+      throw e
     }
     return moved
   } finally {
@@ -284,6 +314,9 @@ async function moveGroupNotes(
   if (sourceNotes === undefined) return []
   const targetNotes = await readNotes(store, targetNs, group)
   if (targetNotes === undefined) {
+    // S3: the target notes object first (replace), then the local rename; the source object
+    // goes with the source group prefix.
+    await store.backend.putGroupFile(targetNs, group, 'notes', sourceNotes)
     await rename(
       join(store.groupDir(sourceNs, group), GROUP_NOTES_FILE),
       join(store.groupDir(targetNs, group), GROUP_NOTES_FILE),
@@ -304,6 +337,14 @@ async function destroyEmptiedSourceGroup(
   log: NonNullable<OperationContext['log']>,
 ): Promise<string[]> {
   const dir = store.groupDir(ns, group)
+  try {
+    // owner, notes and any leftover objects under `<group>/` (the prefix ends in '/')
+    await store.backend.deleteGroup(ns, group)
+  } catch (e) {
+    const w = `source group ${store.describeGroup(ns, group)}: deleting its objects failed - ${errorMessage(e)}; 'pbs-store s3 cleanup' or a group forget removes them`
+    log.warn(w)
+    return [w]
+  }
   await removeFileIfExists(join(dir, GROUP_NOTES_FILE))
   await removeFileIfExists(join(dir, GROUP_OWNER_FILE))
   try {
@@ -317,6 +358,25 @@ async function destroyEmptiedSourceGroup(
   await removeStaleSnapshotLocks(store, ns, group)
   await removeFileIfExists(store.groupLockFile(ns, group))
   return []
+}
+
+/**
+ * Finishes or rolls back the S3 moves a crash or failure left behind (every move starts with it;
+ * `pbs-store s3 cleanup` runs it on demand). A no-op on the filesystem.
+ */
+export async function recoverS3Moves(
+  store: Datastore,
+  log: NonNullable<OperationContext['log']> = SILENT_LOG,
+): Promise<MoveRecoveryResult> {
+  const r = await store.backend.recoverMoves({
+    lockSnapshot: (ns, dir) => store.lockSnapshot(ns, dir, 'exclusive'),
+  })
+  if (r.rolledForward + r.rolledBack > 0)
+    log.info(
+      `S3 move recovery: ${r.rolledForward} snapshot move(s) completed, ${r.rolledBack} rolled back, ${r.deletedObjects} object(s) deleted, ${r.copiedObjects} copied`,
+    )
+  for (const w of r.warnings) log.warn(w)
+  return r
 }
 
 /** Re-throws a LockBusyError with the move action in front (other errors unchanged). */

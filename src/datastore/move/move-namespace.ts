@@ -248,6 +248,13 @@ async function removeEmptiedSources(
     for (const t of BACKUP_TYPES) await removeEmptyDir(join(dir, t))
     await removeEmptyDir(join(dir, 'ns'))
     if (await removeEmptyDir(dir)) {
+      try {
+        await store.backend.removeNamespaceMarker(ns) // rmdir first, then the marker (spec §8.4)
+      } catch (e) {
+        const w = `removing the S3 marker of source namespace '${ns.display()}' failed - ${errorMessage(e)}`
+        log.warn(w)
+        result.warnings.push(w)
+      }
       result.removedNamespaces.push(ns.toString())
       log.info(`removed source namespace '${ns.display()}'`)
     } else {

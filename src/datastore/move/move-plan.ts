@@ -2,6 +2,8 @@
  * Dry-run plans for moves: what would move where, merges, conflicts with their reasons, and the
  * namespaces that would be created and removed. Nothing is changed and nothing is locked.
  */
+import { readdir } from 'node:fs/promises'
+
 import { formatGroupPath, type BackupGroupRef, type BackupNamespace } from '../../api-types/index.js'
 import { errorMessage } from '../../errors.js'
 import type { Datastore } from '../datastore.js'
@@ -24,6 +26,16 @@ export interface GroupMovePlan {
   /** Why it would fail (merge refused, …). */
   conflict?: string
   notes: 'none' | 'move' | 'keep-target' | 'identical'
+  /** S3 stores: the requests the move will make (from the cache's file counts). */
+  's3-requests'?: S3RequestEstimate
+}
+
+/** Requests an S3 move makes, by kind. */
+export interface S3RequestEstimate {
+  list: number
+  copy: number
+  delete: number
+  put: number
 }
 
 /** A whole move plan (group or namespace move). */
@@ -34,6 +46,48 @@ export interface MovePlan {
   'remove-namespaces': string[]
   'total-snapshots': number
   conflicts: number
+  /** S3 stores: the sum over all groups that would move. */
+  's3-requests'?: S3RequestEstimate
+}
+
+/** Snapshot objects per move batch (the engine locks at most 512 snapshots at a time). */
+const PLAN_BATCH = 512
+
+/**
+ * What moving one group costs on S3: per snapshot one list page per 1000 objects and one copy
+ * per object (files + `.protected`); the source keys go in DeleteObjects batches of ≤ 1000 per
+ * move batch; plus the owner put (new group), the notes put and the source group-prefix list
+ * and delete.
+ */
+export async function estimateS3Requests(
+  store: Datastore,
+  ns: BackupNamespace,
+  group: BackupGroupRef,
+  createsGroup: boolean,
+  movesNotes: boolean,
+): Promise<S3RequestEstimate> {
+  const snaps = await listSnapshotRefs(store, ns, group)
+  const est: S3RequestEstimate = { list: 0, copy: 0, delete: 0, put: 0 }
+  for (let start = 0; start < snaps.length; start += PLAN_BATCH) {
+    let batchObjects = 0
+    for (const dir of snaps.slice(start, start + PLAN_BATCH)) {
+      let objects = 0
+      try {
+        objects = (await readdir(store.snapshotDir(ns, dir))).filter((f) => !f.includes('.tmp_')).length
+      } catch {
+        objects = 0
+      }
+      est.list += Math.max(1, Math.ceil(objects / 1000))
+      est.copy += objects
+      batchObjects += objects
+    }
+    est.delete += Math.ceil(batchObjects / 1000)
+  }
+  if (createsGroup) est.put++
+  if (movesNotes) est.put++
+  est.list++ // the emptied source group prefix (owner, notes)
+  est.delete++
+  return est
 }
 
 /** Plans one group (pre-checks throw as the real move would). */
@@ -54,13 +108,20 @@ export async function planGroup(
     snapshots: snaps.length,
   }
   const sourceNotes = await readNotes(store, ns, group)
-  if (!(await namespaceExists(store, targetNs)) || !(await groupExists(store, targetNs, group)))
+  const s3 = async (creates: boolean, notes: string): Promise<{ 's3-requests'?: S3RequestEstimate }> =>
+    store.remote
+      ? { 's3-requests': await estimateS3Requests(store, ns, group, creates, notes === 'move') }
+      : {}
+  if (!(await namespaceExists(store, targetNs)) || !(await groupExists(store, targetNs, group))) {
+    const notes = sourceNotes === undefined ? 'none' : 'move'
     return {
       ...base,
       action: 'create',
       'target-snapshots': 0,
-      notes: sourceNotes === undefined ? 'none' : 'move',
+      notes,
+      ...(await s3(true, notes)),
     }
+  }
   const targetSnaps = await listSnapshotRefs(store, targetNs, group)
   const targetNotes = await readNotes(store, targetNs, group)
   const notes =
@@ -91,7 +152,7 @@ export async function planGroup(
     conflict = errorMessage(e)
   }
   return conflict === undefined
-    ? { ...base, action: 'merge', 'target-snapshots': targetSnaps.length, notes }
+    ? { ...base, action: 'merge', 'target-snapshots': targetSnaps.length, notes, ...(await s3(false, notes)) }
     : { ...base, action: 'conflict', 'target-snapshots': targetSnaps.length, conflict, notes }
 }
 
@@ -141,7 +202,21 @@ export async function planMoveNamespace(
 }
 
 function summarise(store: Datastore, groups: GroupMovePlan[], create: string[], remove: string[]): MovePlan {
+  let s3: S3RequestEstimate | undefined
+  if (store.remote) {
+    s3 = { list: 0, copy: 0, delete: 0, put: create.length }
+    for (const g of groups) {
+      const r = g['s3-requests']
+      if (r === undefined || g.action === 'conflict') continue
+      s3.list += r.list
+      s3.copy += r.copy
+      s3.delete += r.delete
+      s3.put += r.put
+    }
+    s3.delete += remove.length
+  }
   return {
+    ...(s3 === undefined ? {} : { 's3-requests': s3 }),
     store: store.name,
     groups,
     'create-namespaces': create,
