@@ -11,6 +11,8 @@ import { processSink, type OutputSink } from './output.js'
 import { registerPruneCommands } from './prune-commands.js'
 import { registerS3Commands } from './s3-commands.js'
 import { registerSnapshotCommands } from './snapshot-commands.js'
+import { registerServeCommand } from './serve-command.js'
+import { registerAccessCommands } from './access-commands.js'
 
 /** Exit code for a failed operation. */
 export const EXIT_FAILURE = 1
@@ -40,6 +42,8 @@ export function buildProgram(sink: OutputSink = processSink): Command {
   registerDataCommands(program, sink)
   registerGcCommand(program, sink)
   registerPruneCommands(program, sink)
+  registerServeCommand(program, sink)
+  registerAccessCommands(program, sink)
   registerS3Commands(program, sink)
   for (const cmd of allCommands(program))
     cmd.exitOverride().configureOutput({ writeOut: (t) => sink.out(t), writeErr: (t) => sink.err(t) })

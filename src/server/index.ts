@@ -1,0 +1,12 @@
+// The HTTP layer: fastify app, authentication, ACL checks, routes, error mapping, TLS.
+export * from './auth-keys.js'
+export * from './authenticate.js'
+export * from './build-server.js'
+export * from './error-mapper.js'
+export * from './params.js'
+export * from './permissions.js'
+export * from './router.js'
+export * from './serve.js'
+export * from './server-context.js'
+export * from './ticket.js'
+export * from './tls-certificate.js'
