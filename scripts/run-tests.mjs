@@ -4,7 +4,7 @@
 // When S3 tests are selected (dist/tests/backend/**, or a file name containing 's3'), ONE moto S3
 // server is started for the whole run (tests/helpers/moto.ts finds it) and passed to the tests as
 // PBS_STORE_TEST_S3_ENDPOINT; it is stopped afterwards, also when tests fail or the run is interrupted.
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { readdirSync, statSync } from 'node:fs'
 import { basename, join, relative, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -42,6 +42,16 @@ if (needsS3 && !env.PBS_STORE_TEST_S3_ENDPOINT) {
   moto = await startMoto()
   env.PBS_STORE_TEST_S3_ENDPOINT = moto.endpoint
   console.error(`# moto S3 server at ${moto.endpoint} (${moto.source}, started in ${Date.now() - t0} ms)`)
+}
+
+// Browser tests need Chromium: find it or install it (scripts/ensure-chromium.mjs fails loudly).
+if (files.some((f) => relative(root, f).startsWith('web/')) && !env.PBS_STORE_CHROMIUM) {
+  const found = spawnSync(process.execPath, [resolve('scripts', 'ensure-chromium.mjs')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  if (found.status !== 0) process.exit(1)
+  env.PBS_STORE_CHROMIUM = found.stdout.trim()
 }
 
 const child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, ...files], {
