@@ -21,8 +21,12 @@ try {
   for (const n of ['a', 'b', 'bare']) await createNamespace(store, ns(n))
   console.log(`creating 2 × ${SNAPSHOTS} snapshots …`)
   for (let i = 0; i < SNAPSHOTS; i++) {
-    await makeFakeSnapshot(store, ns('a'), 'vm', '100', T0 + i, { files: ['drive-scsi0.img.fidx', 'qemu-server.conf.blob'] })
-    await makeFakeSnapshot(store, ns('bare'), 'vm', '100', T0 + i, { files: ['drive-scsi0.img.fidx', 'qemu-server.conf.blob'] })
+    await makeFakeSnapshot(store, ns('a'), 'vm', '100', T0 + i, {
+      files: ['drive-scsi0.img.fidx', 'qemu-server.conf.blob'],
+    })
+    await makeFakeSnapshot(store, ns('bare'), 'vm', '100', T0 + i, {
+      files: ['drive-scsi0.img.fidx', 'qemu-server.conf.blob'],
+    })
   }
 
   // Baseline: the bare rename loop of the same kind of directories, same filesystem.
@@ -39,8 +43,12 @@ try {
   const moveMs = Number(process.hrtime.bigint() - t) / 1e6
   if (r.movedSnapshots !== SNAPSHOTS) throw new Error(`moved ${r.movedSnapshots}, expected ${SNAPSHOTS}`)
 
-  console.log(`bare rename loop : ${bareMs.toFixed(0)} ms  (${((bareMs * 1000) / SNAPSHOTS).toFixed(1)} µs/snapshot)`)
-  console.log(`move-group       : ${moveMs.toFixed(0)} ms  (${((moveMs * 1000) / SNAPSHOTS).toFixed(1)} µs/snapshot)`)
+  console.log(
+    `bare rename loop : ${bareMs.toFixed(0)} ms  (${((bareMs * 1000) / SNAPSHOTS).toFixed(1)} µs/snapshot)`,
+  )
+  console.log(
+    `move-group       : ${moveMs.toFixed(0)} ms  (${((moveMs * 1000) / SNAPSHOTS).toFixed(1)} µs/snapshot)`,
+  )
   console.log(`ratio move/bare  : ${(moveMs / bareMs).toFixed(2)} × (goal ≤ 3)`)
 
   // move-namespace: time per group with 100 and with 1,000 groups (5 snapshots each).
@@ -48,12 +56,15 @@ try {
   for (const groups of [100, 1000]) {
     const src = ns(`n${groups}`)
     await createNamespace(store, src)
-    for (let g = 0; g < groups; g++) for (let i = 0; i < 5; i++) await makeFakeSnapshot(store, src, 'ct', String(g), T0 + i)
+    for (let g = 0; g < groups; g++)
+      for (let i = 0; i < 5; i++) await makeFakeSnapshot(store, src, 'ct', String(g), T0 + i)
     t = process.hrtime.bigint()
     await moveNamespace(store, src, ns(`m${groups}`))
     const ms = Number(process.hrtime.bigint() - t) / 1e6
     perGroup.push(ms / groups)
-    console.log(`move-namespace ${String(groups).padStart(4)} groups: ${ms.toFixed(0)} ms (${(ms / groups).toFixed(2)} ms/group)`)
+    console.log(
+      `move-namespace ${String(groups).padStart(4)} groups: ${ms.toFixed(0)} ms (${(ms / groups).toFixed(2)} ms/group)`,
+    )
   }
   console.log(`time per group growth 100 → 1000: ${(perGroup[1]! / perGroup[0]!).toFixed(2)} × (goal ≤ 1.2)`)
   console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`)
