@@ -22,6 +22,7 @@ import {
 import { makeFakeSnapshot } from '../helpers/fake-snapshot.js'
 import { CLI_BIN } from '../helpers/run-cli.js'
 import { makeTempHome, type TempHome } from '../helpers/temp-home.js'
+import { prng } from '../helpers/prng.js'
 
 const KILLS = Number(process.env.PBS_STORE_CRASH_KILLS ?? 25)
 const T0 = 1776359903
@@ -32,18 +33,6 @@ const LAYOUT: [string, number][] = [
   ['src/c1', 6],
   ['src/c1/c2', 6],
 ] // namespace, groups; 100 snapshots per group → 2,000
-
-/** Small deterministic PRNG (mulberry32) so a failing run can be repeated with its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Every snapshot in the store: key type/id/time → its namespace; fails on duplicates or bad content. */
 async function census(store: Datastore): Promise<Map<string, string>> {

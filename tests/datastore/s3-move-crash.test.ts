@@ -18,6 +18,7 @@ import { recoverS3Moves } from '../../src/datastore/move/index.js'
 import { localKeys } from '../backend/backend-conformance.js'
 import { CLI_BIN } from '../helpers/run-cli.js'
 import { makeS3Store, snapshotKeyMap, testUpid, type S3TestStore } from '../helpers/s3-store.js'
+import { prng } from '../helpers/prng.js'
 
 const KILLS = Number(process.env.PBS_STORE_S3_CRASH_KILLS ?? 25)
 const T0 = 1776359903
@@ -26,17 +27,6 @@ const LAYOUT: [string, string[]][] = [
   ['src/c1', ['102']],
 ]
 const PER_GROUP = 10 // 40 snapshots × 3 objects
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Snapshot → its prefix; asserts bucket = cache and no snapshot at two places. */
 async function census(s: S3TestStore): Promise<Map<string, string>> {

@@ -15,6 +15,8 @@ import {
 } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
+import { prng } from './prng.js'
+
 /** Request kinds as S3ObjectStore counts them. */
 export type ProxyRequestKind = 'get' | 'head' | 'put' | 'list' | 'copy' | 'delete' | 'other'
 
@@ -99,17 +101,8 @@ export function s3ErrorXml(code: string, message: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`
 }
 
-/** mulberry32: a tiny seeded PRNG, so probabilistic faults repeat exactly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A seeded PRNG, so probabilistic faults repeat exactly. */
+export const seededRandom = prng
 
 /** The running proxy. */
 export class FaultProxy {
