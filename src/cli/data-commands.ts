@@ -34,6 +34,8 @@ import {
 import { CorruptionError, ValidationError } from '../errors.js'
 import { cliContext, nsFrom, storeFrom } from './context.js'
 import { emit, formatTable, type OutputSink } from './output.js'
+import { remoteJob, verifyTargetParams } from './remote-commands.js'
+import { isRemote, remoteClient } from './remote-context.js'
 import { createProgress, formatBytes, formatRate } from './transfer-progress.js'
 
 /** Auth id of local CLI runs (the CLI acts as the superuser, like proxmox-backup-manager). */
@@ -302,6 +304,14 @@ function registerVerify(program: Command, sink: OutputSink): void {
             throw new ValidationError('--outdated-after', opts.outdatedAfter, 'must be a number of days')
           outdatedAfter = Number(opts.outdatedAfter)
         }
+        if (isRemote(cmd))
+          return remoteJob(ctx, await remoteClient(cmd), opts.store, 'verify', {
+            ns: ns.isRoot ? undefined : ns.toString(),
+            ...verifyTargetParams(snapshot ?? group),
+            'max-depth': maxDepth,
+            'ignore-verified': opts.ignoreVerified === true,
+            'outdated-after': outdatedAfter,
+          })
         const store = await storeFrom(ctx, opts.store)
         const upid = formatUpid({
           node: nodeName(),

@@ -5,6 +5,8 @@ import type { OperationLog } from '../datastore/operation-context.js'
 import { cliContext, storeFrom } from './context.js'
 import { emit, type OutputSink } from './output.js'
 import { progressView } from './progress.js'
+import { remoteJob } from './remote-commands.js'
+import { isRemote, remoteClient } from './remote-context.js'
 
 /** `pbs-store gc --store S`: garbage collection (spec §7). */
 export function registerGcCommand(program: Command, sink: OutputSink): void {
@@ -15,6 +17,7 @@ export function registerGcCommand(program: Command, sink: OutputSink): void {
     .option('--verbose', 'print the task log lines (to stderr)')
     .action(async (opts: { store: string; verbose?: boolean }, cmd: Command) => {
       const ctx = cliContext(cmd, sink)
+      if (isRemote(cmd)) return remoteJob(ctx, await remoteClient(cmd), opts.store, 'gc', {})
       const store = await storeFrom(ctx, opts.store)
       const text = ctx.format === 'text'
       const view = progressView(process.stderr, text && process.stderr.isTTY === true)

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 
-import { formatBackupTime, parseAuthid, parseGroupPath } from '../api-types/index.js'
+import { parseAuthid, parseGroupPath } from '../api-types/index.js'
 import {
   forgetGroup,
   getOwner,
@@ -13,7 +13,10 @@ import {
 } from '../datastore/index.js'
 import { cliContext, nsFrom, storeFrom } from './context.js'
 import { addGroupMoveCommand } from './move-commands.js'
-import { emit, formatTable, type OutputSink } from './output.js'
+import { emit, type OutputSink } from './output.js'
+import { remoteGroupList } from './remote-commands.js'
+import { isRemote, remoteClient } from './remote-context.js'
+import { groupTable } from './views.js'
 
 /** `pbs-store group …` */
 export function registerGroupCommands(program: Command, sink: OutputSink): void {
@@ -28,6 +31,7 @@ export function registerGroupCommands(program: Command, sink: OutputSink): void 
     .action(async (opts: { store: string; ns?: string }, cmd: Command) => {
       const ctx = cliContext(cmd, sink)
       const ns = nsFrom(opts.ns)
+      if (isRemote(cmd)) return remoteGroupList(ctx, await remoteClient(cmd), opts.store, ns)
       const store = await storeFrom(ctx, opts.store)
       await assertNamespaceExists(store, ns)
       const groups = await listGroups(store, ns)
@@ -39,18 +43,7 @@ export function registerGroupCommands(program: Command, sink: OutputSink): void 
         owner: g.owner,
         ...(g.comment === undefined ? {} : { comment: g.comment }),
       }))
-      emit(sink, ctx.format, rows, () =>
-        formatTable(groups, [
-          { header: 'group', value: (g) => `${g.type}/${g.id}` },
-          { header: 'snapshots', value: (g) => g.snapshotCount },
-          {
-            header: 'last backup',
-            value: (g) => (g.lastBackup === undefined ? '' : formatBackupTime(g.lastBackup)),
-          },
-          { header: 'owner', value: (g) => g.owner },
-          { header: 'comment', value: (g) => g.comment },
-        ]),
-      )
+      emit(sink, ctx.format, rows, () => groupTable(rows))
     })
 
   group

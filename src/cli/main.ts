@@ -13,6 +13,8 @@ import { registerS3Commands } from './s3-commands.js'
 import { registerSnapshotCommands } from './snapshot-commands.js'
 import { registerServeCommand } from './serve-command.js'
 import { registerAccessCommands } from './access-commands.js'
+import { assertRunnable } from './remote-context.js'
+import { registerLoginCommand, registerTaskCommands } from './task-commands.js'
 
 /** Exit code for a failed operation. */
 export const EXIT_FAILURE = 1
@@ -31,9 +33,13 @@ export function buildProgram(sink: OutputSink = processSink): Command {
         .choices(['text', 'json', 'json-pretty'])
         .default('text'),
     )
+    .option('--server <url>', 'work through this pbs-store server instead of locally; env PBS_STORE_SERVER')
+    .option('--fingerprint <sha256>', "trust the server's certificate by its SHA-256 fingerprint")
+    .option('--insecure-tls', 'accept any server certificate (self-signed development servers)')
     .showHelpAfterError()
     .configureOutput({ writeOut: (t) => sink.out(t), writeErr: (t) => sink.err(t) })
     .exitOverride()
+    .hook('preAction', (_program, action) => assertRunnable(action))
   registerInitCommand(program, sink)
   registerDatastoreCommands(program, sink)
   registerNamespaceCommands(program, sink)
@@ -45,6 +51,8 @@ export function buildProgram(sink: OutputSink = processSink): Command {
   registerServeCommand(program, sink)
   registerAccessCommands(program, sink)
   registerS3Commands(program, sink)
+  registerTaskCommands(program, sink)
+  registerLoginCommand(program, sink)
   for (const cmd of allCommands(program))
     cmd.exitOverride().configureOutput({ writeOut: (t) => sink.out(t), writeErr: (t) => sink.err(t) })
   return program

@@ -10,16 +10,13 @@ import {
 import type { OperationLog } from '../datastore/operation-context.js'
 import { ProgressTracker } from '../datastore/operation-context.js'
 import { listSnapshotRefs } from '../datastore/index.js'
-import {
-  moveGroup,
-  moveNamespace,
-  planMoveGroups,
-  planMoveNamespace,
-  type MovePlan,
-} from '../datastore/move/index.js'
+import { moveGroup, moveNamespace, planMoveGroups, planMoveNamespace } from '../datastore/move/index.js'
 import { ConflictError, errorMessage } from '../errors.js'
 import { cliContext, nsFrom, parseBool, storeFrom, type CliContext } from './context.js'
-import { emit, formatTable, type OutputSink } from './output.js'
+import { emit, type OutputSink } from './output.js'
+import { remoteGroupMove, remoteNamespaceMove } from './remote-commands.js'
+import { isRemote, remoteClient } from './remote-context.js'
+import { printPlan } from './views.js'
 import { progressView } from './progress.js'
 
 /** `pbs-store group move TYPE/ID... --target-ns DST` */
@@ -50,6 +47,17 @@ export function addGroupMoveCommand(group: Command, sink: OutputSink): void {
         const ns = nsFrom(opts.ns)
         const targetNs = nsFrom(opts.targetNs, '--target-ns')
         const merge = parseBool(opts.mergeGroup, '--merge-group')
+        if (isRemote(cmd)) {
+          const m = {
+            store: opts.store,
+            ns,
+            groups,
+            targetNs,
+            mergeGroup: merge,
+            dryRun: opts.dryRun === true,
+          }
+          return remoteGroupMove(ctx, await remoteClient(cmd), m)
+        }
         const store = await storeFrom(ctx, opts.store)
         if (opts.dryRun) {
           printPlan(ctx, await planMoveGroups(store, ns, groups, targetNs, merge))
@@ -132,6 +140,10 @@ export function addNamespaceMoveCommand(namespace: Command, sink: OutputSink): v
           deleteSource: parseBool(opts.deleteSource, '--delete-source'),
           mergeGroups: parseBool(opts.mergeGroups, '--merge-groups'),
         }
+        if (isRemote(cmd)) {
+          const m = { store: opts.store, source, target, ...options, dryRun: opts.dryRun === true }
+          return remoteNamespaceMove(ctx, await remoteClient(cmd), m)
+        }
         const store = await storeFrom(ctx, opts.store)
         if (opts.dryRun) {
           printPlan(ctx, await planMoveNamespace(store, source, target, options))
@@ -173,30 +185,4 @@ function cliLog(ctx: CliContext): OperationLog {
     },
     warn: (m) => ctx.sink.err(`warning: ${m}\n`),
   }
-}
-
-function printPlan(ctx: CliContext, plan: MovePlan): void {
-  emit(ctx.sink, ctx.format, plan, () => {
-    let out = 'dry run - nothing changed\n'
-    if (plan['create-namespaces'].length)
-      out += `namespaces to create: ${plan['create-namespaces'].join(', ')}\n`
-    out += formatTable(plan.groups, [
-      { header: 'group', value: (g) => g.group },
-      { header: 'from', value: (g) => g.ns || 'root' },
-      { header: 'to', value: (g) => g['target-ns'] || 'root' },
-      { header: 'snapshots', value: (g) => g.snapshots },
-      { header: 'action', value: (g) => g.action },
-      {
-        header: 'reason',
-        value: (g) => g.conflict ?? (g.notes === 'keep-target' ? 'notes differ: target notes kept' : ''),
-      },
-    ])
-    if (plan['remove-namespaces'].length)
-      out += `namespaces to remove afterwards: ${plan['remove-namespaces'].map((n) => n || 'root').join(', ')}\n`
-    out += `${plan['total-snapshots']} snapshot(s) would move; ${plan.conflicts} conflict(s)\n`
-    const r = plan['s3-requests']
-    if (r !== undefined)
-      out += `S3 requests: ${r.list} list, ${r.copy} copy, ${r.delete} delete, ${r.put} put (${r.list + r.copy + r.delete + r.put} total)\n`
-    return out
-  })
 }

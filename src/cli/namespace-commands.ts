@@ -4,6 +4,8 @@ import { BackupNamespace, parseMaxDepth } from '../api-types/index.js'
 import { createNamespace, deleteNamespace, listNamespaces } from '../datastore/index.js'
 import { cliContext, nsFrom, storeFrom } from './context.js'
 import { addNamespaceMoveCommand } from './move-commands.js'
+import { remoteNamespaceCreate, remoteNamespaceDelete, remoteNamespaceList } from './remote-commands.js'
+import { isRemote, remoteClient } from './remote-context.js'
 import { emit, formatTable, type OutputSink } from './output.js'
 
 /** `pbs-store namespace …` */
@@ -18,6 +20,7 @@ export function registerNamespaceCommands(program: Command, sink: OutputSink): v
     .action(async (name: string, opts: { store: string }, cmd: Command) => {
       const ctx = cliContext(cmd, sink)
       const target = BackupNamespace.parse(name, 'namespace')
+      if (isRemote(cmd)) return remoteNamespaceCreate(ctx, await remoteClient(cmd), opts.store, target)
       const store = await storeFrom(ctx, opts.store)
       const { created } = await createNamespace(store, target)
       emit(sink, ctx.format, target.toString(), () =>
@@ -39,6 +42,7 @@ export function registerNamespaceCommands(program: Command, sink: OutputSink): v
         opts.maxDepth === undefined
           ? undefined
           : Math.min(parseMaxDepth(opts.maxDepth, '--max-depth'), 7 - parent.depth)
+      if (isRemote(cmd)) return remoteNamespaceList(ctx, await remoteClient(cmd), opts.store, parent, depth)
       const store = await storeFrom(ctx, opts.store)
       const list = await listNamespaces(store, parent, depth)
       const rows = list.map((n) => ({ ns: n.toString() }))
@@ -55,6 +59,14 @@ export function registerNamespaceCommands(program: Command, sink: OutputSink): v
     .action(async (name: string, opts: { store: string; deleteGroups?: boolean }, cmd: Command) => {
       const ctx = cliContext(cmd, sink)
       const target = BackupNamespace.parse(name, 'namespace')
+      if (isRemote(cmd))
+        return remoteNamespaceDelete(
+          ctx,
+          await remoteClient(cmd),
+          opts.store,
+          target,
+          opts.deleteGroups === true,
+        )
       const store = await storeFrom(ctx, opts.store)
       const r = await deleteNamespace(store, target, { deleteGroups: opts.deleteGroups === true })
       const data = {

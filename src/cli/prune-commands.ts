@@ -11,6 +11,8 @@ import {
 } from '../datastore/prune/index.js'
 import { cliContext, nsFrom, storeFrom } from './context.js'
 import { emit, formatTable, type Column, type OutputSink } from './output.js'
+import { remotePrune } from './remote-commands.js'
+import { isRemote, remoteClient } from './remote-context.js'
 
 /** Options both prune commands share (commander camel-cases the flags). */
 interface PruneCliOptions {
@@ -37,6 +39,18 @@ export function registerPruneCommands(program: Command, sink: OutputSink): void 
     const group = parseGroupPath(spec, 'group')
     const ns = nsFrom(opts.ns)
     const keep = keepFrom(opts)
+    if (isRemote(cmd)) {
+      const params = {
+        'keep-last': keep.keepLast,
+        'keep-hourly': keep.keepHourly,
+        'keep-daily': keep.keepDaily,
+        'keep-weekly': keep.keepWeekly,
+        'keep-monthly': keep.keepMonthly,
+        'keep-yearly': keep.keepYearly,
+      }
+      const client = await remoteClient(cmd)
+      return remotePrune(ctx, client, opts.store, ns, group, params, opts.dryRun === true)
+    }
     const store = await storeFrom(ctx, opts.store)
     const result = await pruneGroup(store, ns, group, keep, { dryRun: opts.dryRun === true })
     report(sink, ctx.format, result.entries, result.warnings, opts.dryRun === true, false)

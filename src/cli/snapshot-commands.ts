@@ -15,6 +15,9 @@ import {
 } from '../datastore/index.js'
 import { cliContext, nsFrom, parseBool, storeFrom } from './context.js'
 import { emit, formatTable, type OutputSink } from './output.js'
+import { remoteSnapshotList } from './remote-commands.js'
+import { isRemote, remoteClient } from './remote-context.js'
+import { snapshotTable } from './views.js'
 
 /** One row of `snapshot list --output-format json` (the PBS SnapshotListItem shape). */
 interface SnapshotRow {
@@ -46,6 +49,7 @@ export function registerSnapshotCommands(program: Command, sink: OutputSink): vo
       const ctx = cliContext(cmd, sink)
       const only = spec === undefined ? undefined : parseGroupPath(spec, 'group')
       const ns = nsFrom(opts.ns)
+      if (isRemote(cmd)) return remoteSnapshotList(ctx, await remoteClient(cmd), opts.store, ns, only)
       const store = await storeFrom(ctx, opts.store)
       await assertNamespaceExists(store, ns)
       const groups: BackupGroupRef[] = only ? [only] : await listGroupRefs(store, ns)
@@ -76,19 +80,7 @@ export function registerSnapshotCommands(program: Command, sink: OutputSink): vo
           })
         }
       }
-      emit(sink, ctx.format, rows, () =>
-        formatTable(rows, [
-          {
-            header: 'snapshot',
-            value: (r) =>
-              `${r['backup-type']}/${r['backup-id']}/${new Date(r['backup-time'] * 1000).toISOString().replace('.000', '')}`,
-          },
-          { header: 'size', value: (r) => r.size },
-          { header: 'files', value: (r) => r.files.length },
-          { header: 'protected', value: (r) => (r.protected ? 'yes' : '') },
-          { header: 'state', value: (r) => (r.finished ? 'finished' : 'unfinished') },
-        ]),
-      )
+      emit(sink, ctx.format, rows, () => snapshotTable(rows))
     })
 
   snap

@@ -99,6 +99,8 @@ export interface MovePlan {
   'remove-namespaces': string[]
   'total-snapshots': number
   conflicts: number
+  /** S3 stores: estimated requests of the whole move. */
+  's3-requests'?: { list: number; copy: number; delete: number; put: number }
 }
 
 /** GET /nodes/{node}/tasks item (snake_case as in PBS). */

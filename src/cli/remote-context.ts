@@ -1,0 +1,150 @@
+/**
+ * The one place that decides local or remote: `--server URL` (or env PBS_STORE_SERVER) makes a
+ * datastore command call the API. Credentials come from an API token (PBS_STORE_TOKEN =
+ * `user@realm!name`, PBS_STORE_TOKEN_SECRET) or from the ticket `pbs-store login` saved in
+ * `<home>/.remote-ticket`.
+ */
+import { chmod, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+
+import type { Command } from 'commander'
+
+import { resolveInstallation } from '../config/installation.js'
+import { ValidationError } from '../errors.js'
+import { ApiClient, PbsClient, type ApiCredentials } from '../client/index.js'
+import { remoteFetch, type TlsTrust } from './remote-transport.js'
+
+/** Global options of remote mode. */
+interface RemoteOptions {
+  home?: string
+  server?: string
+  fingerprint?: string
+  insecureTls?: boolean
+}
+
+/** A saved ticket login (`<home>/.remote-ticket`, mode 0600). */
+export interface SavedTicket {
+  server: string
+  username: string
+  ticket: string
+  csrf: string
+}
+
+/** The server URL of this invocation, or undefined for local mode. */
+export function serverUrl(cmd: Command): string | undefined {
+  const opts = cmd.optsWithGlobals<RemoteOptions>()
+  const url = opts.server ?? process.env.PBS_STORE_SERVER
+  if (url === undefined || url === '') return undefined
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new ValidationError('--server', url, 'must be a URL like https://host:8007')
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw new ValidationError('--server', url, 'must be an http(s) URL')
+  return parsed.origin
+}
+
+/** True when the command runs against a server. */
+export function isRemote(cmd: Command): boolean {
+  return serverUrl(cmd) !== undefined
+}
+
+/** A client for `server` with the TLS trust of the options but no credentials. */
+export function anonymousClient(cmd: Command, server: string): PbsClient {
+  const opts = cmd.optsWithGlobals<RemoteOptions>()
+  const trust: TlsTrust = {
+    fingerprint: opts.fingerprint ?? process.env.PBS_STORE_FINGERPRINT,
+    insecure: opts.insecureTls === true,
+  }
+  return new PbsClient(new ApiClient({ baseUrl: server, fetch: remoteFetch(trust), cookieHeader: true }))
+}
+
+/**
+ * The authenticated client of a remote command.
+ * @throws ValidationError without --server or without credentials
+ */
+export async function remoteClient(cmd: Command): Promise<PbsClient> {
+  const server = serverUrl(cmd)
+  if (server === undefined) throw new ValidationError('--server', undefined, 'is required')
+  const client = anonymousClient(cmd, server)
+  client.api.setCredentials(await credentialsFor(cmd, server))
+  return client
+}
+
+/** Path of the saved ticket. */
+export function ticketFile(cmd: Command): string {
+  return join(resolveInstallation(cmd.optsWithGlobals<RemoteOptions>().home).home, '.remote-ticket')
+}
+
+/** Saves a ticket for later commands (owner-only permissions). */
+export async function saveTicket(cmd: Command, saved: SavedTicket): Promise<string> {
+  const file = ticketFile(cmd)
+  await writeFile(file, `${JSON.stringify(saved)}\n`, { mode: 0o600 })
+  await chmod(file, 0o600)
+  return file
+}
+
+async function credentialsFor(cmd: Command, server: string): Promise<ApiCredentials> {
+  const tokenid = process.env.PBS_STORE_TOKEN
+  if (tokenid !== undefined && tokenid !== '') {
+    const secret = process.env.PBS_STORE_TOKEN_SECRET
+    if (secret === undefined || secret === '')
+      throw new ValidationError('PBS_STORE_TOKEN_SECRET', undefined, 'is required with PBS_STORE_TOKEN')
+    if (!tokenid.includes('!'))
+      throw new ValidationError('PBS_STORE_TOKEN', tokenid, "must be a token id 'user@realm!name'")
+    return { kind: 'token', tokenid, secret }
+  }
+  let saved: SavedTicket | undefined
+  try {
+    saved = JSON.parse(await readFile(ticketFile(cmd), 'utf8')) as SavedTicket
+  } catch {
+    saved = undefined
+  }
+  if (saved === undefined || saved.server !== server)
+    throw new ValidationError(
+      'PBS_STORE_TOKEN',
+      undefined,
+      `no credentials for ${server} - set PBS_STORE_TOKEN and PBS_STORE_TOKEN_SECRET, or run 'pbs-store login --server ${server} --user USER'`,
+    )
+  return { kind: 'ticket', username: saved.username, ticket: saved.ticket, csrf: saved.csrf }
+}
+
+/** Commands (paths below the program) that work against a server; the others are local only. */
+const REMOTE_COMMANDS = new Set([
+  'group move',
+  'group list',
+  'namespace move',
+  'namespace list',
+  'namespace create',
+  'namespace delete',
+  'snapshot list',
+  'verify',
+  'gc',
+  'prune',
+  'task list',
+  'task log',
+  'task status',
+  'task abort',
+  'login',
+])
+
+/** Commands that only make sense against a server. */
+const SERVER_ONLY = new Set(['task', 'login'])
+
+/**
+ * Refuses to run a local-only command when --server is given (it would silently work on the
+ * local home instead), and a server-only command without it.
+ * @throws ValidationError
+ */
+export function assertRunnable(action: Command): void {
+  const names: string[] = []
+  for (let c: Command | null = action; c?.parent; c = c.parent) names.unshift(c.name())
+  const path = names.join(' ')
+  const server = serverUrl(action)
+  if (server !== undefined && !REMOTE_COMMANDS.has(path))
+    throw new ValidationError('--server', server, `'${path}' works on the local datastore only`)
+  if (server === undefined && SERVER_ONLY.has(names[0] ?? ''))
+    throw new ValidationError('--server', undefined, `is required for '${path}' (or set PBS_STORE_SERVER)`)
+}
