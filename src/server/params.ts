@@ -185,7 +185,7 @@ function convert(name: string, param: Param, value: unknown, strict: boolean): u
       let n: number
       if (typeof value === 'number') n = value
       else if (strict) fail(name, value, 'Expected integer value.')
-      else if (typeof value === 'string' && /^-?[0-9]+$/.test(value.trim())) n = Number(value.trim())
+      else if (typeof value === 'string' && /^-?[0-9]+$/.test(value)) n = Number(value)
       else fail(name, value, 'Expected integer value.')
       if (!Number.isSafeInteger(n)) fail(name, value, 'Expected integer value.')
       if (param.minimum !== undefined && n < param.minimum)

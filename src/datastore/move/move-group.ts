@@ -7,6 +7,7 @@
  * Whatever the moment of a crash or abort, every snapshot is at exactly one place, and everything
  * at the target is older than everything still at the source — so a rerun (a merge) finishes it.
  */
+import { randomBytes } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { readdir, rename, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -345,16 +346,19 @@ async function destroyEmptiedSourceGroup(
     log.warn(w)
     return [w]
   }
-  await removeFileIfExists(join(dir, GROUP_NOTES_FILE))
-  await removeFileIfExists(join(dir, GROUP_OWNER_FILE))
-  try {
-    await rmdir(dir)
-  } catch (e) {
-    if (!isErrno(e, 'ENOTEMPTY', 'EEXIST')) throw e
+  const unexpected = (await readdir(dir)).filter((f) => f !== GROUP_NOTES_FILE && f !== GROUP_OWNER_FILE)
+  if (unexpected.length > 0) {
     const w = `source group ${store.describeGroup(ns, group)} not fully removed - unexpected files remain in ${dir}`
     log.warn(w)
     return [w]
   }
+  // Hide the group with one rename before emptying it: a crash in between must never leave a
+  // visible group without its owner file (a later move would refuse it as fatal).
+  const hidden = join(store.typeDir(ns, group.type), `.tmp_del_${group.id}_${randomBytes(4).toString('hex')}`)
+  await rename(dir, hidden)
+  await removeFileIfExists(join(hidden, GROUP_NOTES_FILE))
+  await removeFileIfExists(join(hidden, GROUP_OWNER_FILE))
+  await rmdir(hidden)
   await removeStaleSnapshotLocks(store, ns, group)
   await removeFileIfExists(store.groupLockFile(ns, group))
   return []

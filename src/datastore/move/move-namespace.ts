@@ -4,6 +4,7 @@
  * Lock conflicts are deferred and retried once; other failures are recorded and the rest goes on.
  * With delete-source, only namespaces verifiably emptied by this move are removed, deepest first.
  */
+import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 
 import {
@@ -245,7 +246,10 @@ async function removeEmptiedSources(
       continue // beyond max-depth: kept on purpose
     }
     const dir = store.namespaceDir(ns)
-    for (const t of BACKUP_TYPES) await removeEmptyDir(join(dir, t))
+    for (const t of BACKUP_TYPES) {
+      await removeInterruptedGroupRemovals(join(dir, t))
+      await removeEmptyDir(join(dir, t))
+    }
     await removeEmptyDir(join(dir, 'ns'))
     if (await removeEmptyDir(dir)) {
       try {
@@ -264,4 +268,19 @@ async function removeEmptiedSources(
       result.warnings.push(w)
     }
   }
+}
+
+/**
+ * Removes `.tmp_del_*` directories in a type directory: hidden groups whose removal a crash
+ * interrupted (moveGroup renames an emptied group there first; only owner/notes are inside).
+ */
+async function removeInterruptedGroupRemovals(typeDir: string): Promise<void> {
+  let names: string[]
+  try {
+    names = await readdir(typeDir)
+  } catch {
+    return // no such type directory
+  }
+  for (const n of names)
+    if (n.startsWith('.tmp_del_')) await rm(join(typeDir, n), { recursive: true, force: true })
 }
