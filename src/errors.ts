@@ -98,6 +98,11 @@ export class AbortedError extends DatastoreError {
   override readonly code = 'AbortedError'
 }
 
+/** The datastore's maintenance mode refuses the operation (PBS answers 400 "datastore … is unavailable"). */
+export class MaintenanceError extends DatastoreError {
+  override readonly code = 'MaintenanceError'
+}
+
 /** A configuration file could not be parsed or is inconsistent. */
 export class ConfigError extends DatastoreError {
   override readonly code = 'ConfigError'
@@ -122,6 +127,7 @@ export const HTTP_STATUS_BY_CODE = {
   PermissionError: 403,
   AuthenticationError: 401,
   AbortedError: 409,
+  MaintenanceError: 400,
   ConfigError: 500,
   StorageError: 500,
 } as const
@@ -146,6 +152,7 @@ export const ERROR_CLASSES: Record<ErrorCode, new (...args: never[]) => Datastor
   PermissionError,
   AuthenticationError,
   AbortedError,
+  MaintenanceError,
   ConfigError,
   StorageError,
 }

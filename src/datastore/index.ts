@@ -4,6 +4,7 @@ export * from './datastore.js'
 export * from './groups.js'
 export * from './namespaces.js'
 export * from './open-datastore.js'
+export * from './maintenance.js'
 export * from './snapshots.js'
 // The data path: chunk store, backup writer, restore, verify, manifests, keys.
 export * from './backup/archive-source.js'

@@ -2,7 +2,9 @@
  * `s3 refresh` (spec §8.3 DataStore::s3_refresh): rebuilds the local mirror of the `.cnt` tree
  * from the bucket. Everything is downloaded into `<base>/tmp_XXXXXX/` first; only then are the
  * `vm`, `ct`, `host` and `ns` directories swapped in, so a failed download changes nothing.
- * Chunks are not downloaded (reads fetch them on demand).
+ * Chunks are not downloaded (reads fetch them on demand). While it runs the datastore is in the
+ * `s3-refresh` maintenance mode, so no new operation works on a tree that is being swapped; the
+ * previous mode is restored afterwards, also when the refresh fails.
  */
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
@@ -12,6 +14,7 @@ import { S3Backend } from '../backend/s3/s3-backend.js'
 import { S3_CONTENT_PREFIX, S3_NAMESPACE_MARKER } from '../backend/s3/s3-keys.js'
 import { StorageError, ValidationError, errorMessage } from '../errors.js'
 import type { Datastore } from './datastore.js'
+import { setMaintenanceMode } from './maintenance.js'
 
 /** What a refresh did. */
 export interface S3RefreshResult {
@@ -26,13 +29,34 @@ const TOP_DIRS = ['vm', 'ct', 'host', 'ns'] as const
 const SAFE_SEGMENT = /^[A-Za-z0-9_.:+-][A-Za-z0-9_.:+ -]*$/
 
 /**
- * Rebuilds the local cache's content tree from the bucket.
+ * Rebuilds the local cache's content tree from the bucket, in the `s3-refresh` maintenance mode.
  * @throws ValidationError for a filesystem store, StorageError when listing or a download fails.
  */
 export async function refreshS3Cache(store: Datastore): Promise<S3RefreshResult> {
-  const backend = store.backend
-  if (!(backend instanceof S3Backend))
+  if (!(store.backend instanceof S3Backend))
     throw new ValidationError('store', store.name, 'is not an S3 datastore (nothing to refresh)')
+  const previous = await setMaintenanceMode(store.installation, store.name, { type: 's3-refresh' })
+  // A refresh that finishes also ends an s3-refresh mode left by a reused bucket or a crash.
+  const restore = previous?.type === 's3-refresh' ? undefined : previous
+  const progress = { swapping: false }
+  try {
+    const result = await downloadContentTree(store, store.backend, progress)
+    await setMaintenanceMode(store.installation, store.name, restore)
+    return result
+  } catch (e) {
+    // Failed while swapping: the cache is half old, half new - stay in maintenance until a rerun.
+    if (!progress.swapping)
+      await setMaintenanceMode(store.installation, store.name, previous).catch(() => undefined)
+    throw e
+  }
+}
+
+/** Downloads `.cnt` into a tmp dir, then swaps the content directories in. */
+async function downloadContentTree(
+  store: Datastore,
+  backend: S3Backend,
+  progress: { swapping: boolean },
+): Promise<S3RefreshResult> {
   const tmp = await mkdtemp(join(store.base, 'tmp_'))
   const result: S3RefreshResult = { downloaded: 0, namespaces: 0, bytes: 0 }
   try {
@@ -61,6 +85,7 @@ export async function refreshS3Cache(store: Datastore): Promise<S3RefreshResult>
       )
     }
     await Promise.all(jobs)
+    progress.swapping = true
     for (const top of TOP_DIRS) {
       await rm(join(store.base, top), { recursive: true, force: true })
       await rename(join(tmp, top), join(store.base, top)).catch((e: unknown) => {

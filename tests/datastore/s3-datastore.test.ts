@@ -16,7 +16,9 @@ import {
   createDatastore,
   forgetSnapshot,
   listSnapshotRefs,
+  openDatastore,
   restoreArchive,
+  setMaintenanceMode,
   verifyDatastore,
 } from '../../src/datastore/index.js'
 import { garbageCollect } from '../../src/datastore/gc/index.js'
@@ -175,5 +177,21 @@ describe('S3 datastore end to end', () => {
       [T0 + 120],
     )
     void writeFile
+  })
+
+  it('refresh runs in s3-refresh maintenance and ends a mode left by a crashed refresh', async () => {
+    await setMaintenanceMode(store.installation, store.name, { type: 's3-refresh' })
+    await assert.rejects(openDatastore(store.installation, store.name, { operation: 'read' }), /S3 refresh/)
+    await refreshS3Cache(store)
+    assert.equal(
+      (await openDatastore(store.installation, store.name, { operation: 'write' })).name,
+      store.name,
+    )
+    // an administrator's own mode survives the refresh
+    await setMaintenanceMode(store.installation, store.name, { type: 'read-only' })
+    await refreshS3Cache(store)
+    assert.deepEqual(await setMaintenanceMode(store.installation, store.name, undefined), {
+      type: 'read-only',
+    })
   })
 })
