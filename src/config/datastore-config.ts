@@ -251,16 +251,32 @@ export function addDatastore(cfg: DatastoreConfig, entry: DatastoreConfigEntry):
     throw new AlreadyExistsError(`datastore '${entry.name}' already exists`, { datastore: entry.name })
   }
   if (entry.backingDevice === undefined) {
+    if (entry.path === '/')
+      throw new ValidationError('path', entry.path, 'cannot create datastore in root path')
     for (const other of cfg.datastores.values()) {
-      if (other.backingDevice === undefined && other.path === entry.path) {
+      if (other.backingDevice !== undefined) continue
+      if (other.path === entry.path) {
         throw new ConflictError(
           `creating datastore '${entry.name}' failed - path '${entry.path}' is already used by datastore '${other.name}'`,
           { datastore: entry.name, path: entry.path, usedBy: other.name },
         )
       }
+      // One datastore inside another would see the other's chunks and snapshots as its own (PBS refuses too).
+      if (isInside(entry.path, other.path) || isInside(other.path, entry.path)) {
+        throw new ValidationError(
+          'path',
+          entry.path,
+          `nested datastores not allowed: '${other.name}' already in "${other.path}"`,
+        )
+      }
     }
   }
   cfg.datastores.set(entry.name, entry)
+}
+
+/** True when `path` lies below `dir` (both absolute, normalised). */
+function isInside(path: string, dir: string): boolean {
+  return path.startsWith(dir.endsWith('/') ? dir : `${dir}/`)
 }
 
 /**

@@ -172,6 +172,16 @@ describe('datastore.cfg typed access', () => {
       /must start with/,
     )
     validation(() => addDatastore(cfg, newEntry('relative', 'srv/rel')), 'path', /absolute/)
+    validation(() => addDatastore(cfg, newEntry('rootstore', '/')), 'path', /root path/)
+    // nested either way round (PBS wording); a sibling that only shares a name prefix is fine
+    validation(
+      () => addDatastore(cfg, newEntry('inner', '/srv/store1/inner')),
+      'path',
+      /^nested datastores not allowed: 'store1' already in "\/srv\/store1"$/,
+    )
+    validation(() => addDatastore(cfg, newEntry('outer', '/srv')), 'path', /nested datastores not allowed/)
+    addDatastore(cfg, newEntry('sibling', '/srv/store10'))
+    cfg.datastores.delete('sibling')
     assert.deepEqual([...cfg.datastores.keys()], ['store1', 's3store', 'usb-disk'])
   })
 
