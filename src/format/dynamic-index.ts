@@ -12,13 +12,8 @@ import { createHash } from 'node:crypto'
 import { CorruptionError, ValidationError } from '../errors.js'
 import { asBuffer, readU64, writeU64 } from './bytes.js'
 import type { ChunkRange } from './fixed-index.js'
-import {
-  checkDigest,
-  INDEX_HEADER_SIZE,
-  parseIndexHeader,
-  resolveHeaderOptions,
-  writeIndexHeader,
-} from './index-header.js'
+import { IndexFile } from './index-file.js'
+import { checkDigest, encodeIndexFile, INDEX_HEADER_SIZE, parseIndexHeader } from './index-header.js'
 import type { IndexBuilderOptions } from './index-header.js'
 import { DYNAMIC_SIZED_CHUNK_INDEX_1_0 } from './magic.js'
 
@@ -26,16 +21,7 @@ import { DYNAMIC_SIZED_CHUNK_INDEX_1_0 } from './magic.js'
 export const DYNAMIC_INDEX_ENTRY_SIZE = 40
 
 /** A parsed didx. Digests are views into the parsed buffer; do not mutate that buffer. */
-export class DynamicIndex {
-  /** 16-byte uuid from the header. */
-  readonly uuid: Buffer
-  /** Creation time, epoch seconds. */
-  readonly ctime: number
-  /** index_csum as stored in the header. */
-  readonly indexCsum: Buffer
-  /** Number of entries. */
-  readonly count: number
-  readonly #entries: Buffer
+export class DynamicIndex extends IndexFile {
   /** End offsets decoded once; doubles hold every integer below 2^53 exactly. */
   readonly #ends: Float64Array
 
@@ -47,12 +33,8 @@ export class DynamicIndex {
     entries: Buffer
     ends: Float64Array
   }) {
-    this.uuid = fields.uuid
-    this.ctime = fields.ctime
-    this.indexCsum = fields.indexCsum
-    this.#entries = fields.entries
+    super(fields, fields.entries, DYNAMIC_INDEX_ENTRY_SIZE, 'dynamic index')
     this.#ends = fields.ends
-    this.count = fields.ends.length
   }
 
   /** Total stream size: the last end offset, or 0 without entries. */
@@ -62,28 +44,14 @@ export class DynamicIndex {
 
   /** Exclusive end offset of chunk i. */
   chunkEnd(i: number): number {
-    this.#check(i)
+    this.checkIndex(i)
     return this.#ends[i] as number
   }
 
   /** Byte range chunk i covers. */
   chunkRange(i: number): ChunkRange {
-    this.#check(i)
+    this.checkIndex(i)
     return { start: i === 0 ? 0 : (this.#ends[i - 1] as number), end: this.#ends[i] as number }
-  }
-
-  /** Digest of chunk i (a view). */
-  digest(i: number): Buffer {
-    this.#check(i)
-    const at = i * DYNAMIC_INDEX_ENTRY_SIZE + 8
-    return this.#entries.subarray(at, at + 32)
-  }
-
-  /** Digest of chunk i as lowercase hex. */
-  digestHex(i: number): string {
-    this.#check(i)
-    const at = i * DYNAMIC_INDEX_ENTRY_SIZE + 8
-    return this.#entries.toString('hex', at, at + 32)
   }
 
   /** Index of the chunk holding byte `offset` (binary search). @throws RangeError outside [0, size). */
@@ -98,27 +66,6 @@ export class DynamicIndex {
       else hi = mid
     }
     return lo
-  }
-
-  /** All digests in order (views). */
-  *digests(): IterableIterator<Buffer> {
-    for (let i = 0; i < this.count; i++) yield this.digest(i)
-  }
-
-  /** index_csum recomputed from the entries (the entries are stored exactly as hashed). */
-  computeCsum(): Buffer {
-    return createHash('sha256').update(this.#entries).digest()
-  }
-
-  /** True when the stored index_csum matches the entries. */
-  csumMatches(): boolean {
-    return this.computeCsum().equals(this.indexCsum)
-  }
-
-  #check(i: number): void {
-    if (!Number.isInteger(i) || i < 0 || i >= this.count) {
-      throw new RangeError(`chunk index ${i} out of range (dynamic index has ${this.count} chunks)`)
-    }
   }
 }
 
@@ -226,17 +173,7 @@ export class DynamicIndexBuilder {
 
   /** Produces the file bytes (header with csum, then entries). */
   finish(options: IndexBuilderOptions = this.#options): Buffer {
-    const { uuid, ctime } = resolveHeaderOptions(options)
     const entries = this.#entries.subarray(0, this.#count * DYNAMIC_INDEX_ENTRY_SIZE)
-    const out = Buffer.alloc(INDEX_HEADER_SIZE + entries.length)
-    writeIndexHeader(
-      out,
-      DYNAMIC_SIZED_CHUNK_INDEX_1_0,
-      uuid,
-      ctime,
-      createHash('sha256').update(entries).digest(),
-    )
-    entries.copy(out, INDEX_HEADER_SIZE)
-    return out
+    return encodeIndexFile(DYNAMIC_SIZED_CHUNK_INDEX_1_0, options, entries)
   }
 }

@@ -10,13 +10,8 @@ import { createHash } from 'node:crypto'
 
 import { CorruptionError, ValidationError } from '../errors.js'
 import { asBuffer, readU64, writeU64 } from './bytes.js'
-import {
-  checkDigest,
-  INDEX_HEADER_SIZE,
-  parseIndexHeader,
-  resolveHeaderOptions,
-  writeIndexHeader,
-} from './index-header.js'
+import { IndexFile } from './index-file.js'
+import { checkDigest, encodeIndexFile, INDEX_HEADER_SIZE, parseIndexHeader } from './index-header.js'
 import type { IndexBuilderOptions } from './index-header.js'
 import { FIXED_SIZED_CHUNK_INDEX_1_0 } from './magic.js'
 
@@ -34,20 +29,11 @@ export interface ChunkRange {
 }
 
 /** A parsed fidx. Entries are views into the buffer it was parsed from; do not mutate that buffer. */
-export class FixedIndex {
-  /** 16-byte uuid from the header. */
-  readonly uuid: Buffer
-  /** Creation time, epoch seconds. */
-  readonly ctime: number
-  /** index_csum as stored in the header. */
-  readonly indexCsum: Buffer
+export class FixedIndex extends IndexFile {
   /** Total content bytes. */
   readonly size: number
   /** Bytes per chunk (power of two). */
   readonly chunkSize: number
-  /** Number of digests. */
-  readonly count: number
-  readonly #entries: Buffer
 
   /** Use {@link parseFixedIndex}. */
   constructor(fields: {
@@ -58,30 +44,14 @@ export class FixedIndex {
     chunkSize: number
     entries: Buffer
   }) {
-    this.uuid = fields.uuid
-    this.ctime = fields.ctime
-    this.indexCsum = fields.indexCsum
+    super(fields, fields.entries, FIXED_INDEX_ENTRY_SIZE, 'fixed index')
     this.size = fields.size
     this.chunkSize = fields.chunkSize
-    this.#entries = fields.entries
-    this.count = fields.entries.length / FIXED_INDEX_ENTRY_SIZE
-  }
-
-  /** Digest of chunk i (a view). @throws RangeError for an index out of range. */
-  digest(i: number): Buffer {
-    this.#check(i)
-    return this.#entries.subarray(i * FIXED_INDEX_ENTRY_SIZE, (i + 1) * FIXED_INDEX_ENTRY_SIZE)
-  }
-
-  /** Digest of chunk i as lowercase hex (the chunk file name). */
-  digestHex(i: number): string {
-    this.#check(i)
-    return this.#entries.toString('hex', i * FIXED_INDEX_ENTRY_SIZE, (i + 1) * FIXED_INDEX_ENTRY_SIZE)
   }
 
   /** Byte range chunk i covers; only the last one may be shorter than chunkSize. */
   chunkRange(i: number): ChunkRange {
-    this.#check(i)
+    this.checkIndex(i)
     const start = i * this.chunkSize
     return { start, end: Math.min(start + this.chunkSize, this.size) }
   }
@@ -91,27 +61,6 @@ export class FixedIndex {
     if (!(offset >= 0 && offset < this.size))
       throw new RangeError(`offset ${offset} outside fixed index (size ${this.size})`)
     return Math.floor(offset / this.chunkSize)
-  }
-
-  /** All digests in order (views). */
-  *digests(): IterableIterator<Buffer> {
-    for (let i = 0; i < this.count; i++) yield this.digest(i)
-  }
-
-  /** index_csum recomputed from the entries. */
-  computeCsum(): Buffer {
-    return createHash('sha256').update(this.#entries).digest()
-  }
-
-  /** True when the stored index_csum matches the entries. */
-  csumMatches(): boolean {
-    return this.computeCsum().equals(this.indexCsum)
-  }
-
-  #check(i: number): void {
-    if (!Number.isInteger(i) || i < 0 || i >= this.count) {
-      throw new RangeError(`chunk index ${i} out of range (fixed index has ${this.count} chunks)`)
-    }
   }
 }
 
@@ -263,20 +212,11 @@ export class FixedIndexBuilder {
     }
     const missing = this.#filled.subarray(0, count).indexOf(0)
     if (missing !== -1) throw new ValidationError('fixed index', `chunk ${missing}`, 'digest was never set')
-    const { uuid, ctime } = resolveHeaderOptions(options)
     const entries = this.#entries.subarray(0, count * FIXED_INDEX_ENTRY_SIZE)
-    const out = Buffer.alloc(INDEX_HEADER_SIZE + entries.length)
-    writeIndexHeader(
-      out,
-      FIXED_SIZED_CHUNK_INDEX_1_0,
-      uuid,
-      ctime,
-      createHash('sha256').update(entries).digest(),
-    )
-    writeU64(out, size, 64)
-    writeU64(out, this.chunkSize, 72)
-    entries.copy(out, INDEX_HEADER_SIZE)
-    return out
+    return encodeIndexFile(FIXED_SIZED_CHUNK_INDEX_1_0, options, entries, (header) => {
+      writeU64(header, size, 64)
+      writeU64(header, this.chunkSize, 72)
+    })
   }
 
   /** Grows capacity in powers of two, as the PBS writer does for unknown sizes. */

@@ -2,7 +2,7 @@
  * The 4096-byte header shared by `.fidx` and `.didx` files: magic, uuid, ctime, index_csum at
  * fixed offsets, then format-specific fields and zero padding. Internal to the index codecs.
  */
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 
 import { CorruptionError, ValidationError } from '../errors.js'
 import { readI64, writeI64 } from './bytes.js'
@@ -56,7 +56,7 @@ export function parseIndexHeader(buf: Buffer, magic: Buffer, what: string): Inde
 }
 
 /** Resolves builder options to concrete uuid and ctime, validating them. */
-export function resolveHeaderOptions(options: IndexBuilderOptions): { uuid: Buffer; ctime: number } {
+function resolveHeaderOptions(options: IndexBuilderOptions): { uuid: Buffer; ctime: number } {
   const uuid =
     options.uuid === undefined
       ? Buffer.from(randomUUID().replace(/-/g, ''), 'hex')
@@ -67,18 +67,31 @@ export function resolveHeaderOptions(options: IndexBuilderOptions): { uuid: Buff
   return { uuid, ctime }
 }
 
-/** Writes magic, uuid, ctime and csum into the first 64 bytes of a zeroed header. */
-export function writeIndexHeader(
-  out: Buffer,
+/** index_csum of both formats: SHA256 over the entry area exactly as stored. */
+export function entriesCsum(entries: Uint8Array): Buffer {
+  return createHash('sha256').update(entries).digest()
+}
+
+/**
+ * File bytes of an index: the header (magic, uuid, ctime, index_csum of `entries`, then whatever
+ * `writeFields` puts at offset 64, zeros elsewhere) followed by the entries.
+ * @throws ValidationError for a bad uuid or ctime in `options`
+ */
+export function encodeIndexFile(
   magic: Buffer,
-  uuid: Buffer,
-  ctime: number,
-  csum: Buffer,
-): void {
+  options: IndexBuilderOptions,
+  entries: Buffer,
+  writeFields?: (header: Buffer) => void,
+): Buffer {
+  const { uuid, ctime } = resolveHeaderOptions(options)
+  const out = Buffer.alloc(INDEX_HEADER_SIZE + entries.length)
   magic.copy(out, 0)
   uuid.copy(out, 8)
   writeI64(out, ctime, 24)
-  csum.copy(out, 32)
+  entriesCsum(entries).copy(out, 32)
+  writeFields?.(out)
+  entries.copy(out, INDEX_HEADER_SIZE)
+  return out
 }
 
 /** Checks a digest argument. */

@@ -99,3 +99,13 @@ export async function checkGroupOwner(
     })
   return owner
 }
+
+/** True when the caller holds any privilege of `mask` on a path. */
+export async function hasAnyPriv(
+  ctx: ServerContext,
+  auth: AuthInfo,
+  path: string,
+  mask: number,
+): Promise<boolean> {
+  return ((await privsOn(ctx, auth, path)) & mask) !== 0
+}

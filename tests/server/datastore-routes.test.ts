@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
 import { BackupNamespace, type BackupType } from '../../src/api-types/index.js'
-import { createNamespace, readNotes } from '../../src/datastore/index.js'
+import { createNamespace, readNotes, setMaintenanceMode } from '../../src/datastore/index.js'
 import { encodeManifestBlob, newManifest } from '../../src/format/index.js'
 import { makeFakeSnapshot } from '../helpers/fake-snapshot.js'
 import { ServerFixture, type Identity } from '../helpers/server-fixture.js'
@@ -315,6 +315,40 @@ describe('datastore, task and access endpoints', () => {
     assert.equal(st.exitstatus, 'OK', JSON.stringify(st))
     assert400(await fx.call('POST', '/admin/datastore/store1/verify', { 'backup-type': 'vm' }), 'backup-id')
     assert403(await fx.call('POST', '/admin/datastore/store1/verify', {}, nobody))
+  })
+
+  it('maintenance modes: read-only refuses writes with the PBS message (400), reads and verify work', async () => {
+    await setMaintenanceMode(fx.store.installation, 'store1', { type: 'read-only', message: 'disk%20swap' })
+    try {
+      const listed = await fx.call('GET', '/admin/datastore')
+      assert.equal(
+        (listed.data as { maintenance?: string }[])[0]?.maintenance,
+        'type=read-only,message=disk%20swap',
+      )
+      assert.equal((await fx.call('GET', '/admin/datastore/store1/groups')).status, 200)
+      const refused = await fx.call('POST', '/admin/datastore/store1/namespace', { name: 'ro' })
+      assert.equal(refused.status, 400, refused.text)
+      assert.match(refused.text, /datastore 'store1' is unavailable: read-only maintenance mode: disk swap/)
+      const moved = await fx.call('POST', '/admin/datastore/store1/move-group', {
+        'backup-type': 'ct',
+        'backup-id': '200',
+        'new-ns': 'a',
+      })
+      assert.equal(moved.status, 400, moved.text)
+      const v = await fx.call('POST', '/admin/datastore/store1/verify', {
+        'backup-type': 'ct',
+        'backup-id': '200',
+      })
+      assert.equal((await fx.waitTask(v.data as string)).exitstatus, 'OK')
+
+      await setMaintenanceMode(fx.store.installation, 'store1', { type: 'offline' })
+      const offline = await fx.call('GET', '/admin/datastore/store1/groups')
+      assert.equal(offline.status, 400)
+      assert.match(offline.text, /offline maintenance mode/)
+    } finally {
+      await setMaintenanceMode(fx.store.installation, 'store1', undefined)
+    }
+    assert.equal((await fx.call('GET', '/admin/datastore/store1/groups')).status, 200)
   })
 
   it('tasks: list, status, log, abort permissions', async () => {

@@ -18,7 +18,7 @@ import {
   type ParamSchema,
   type StringParam,
 } from '../params.js'
-import { checkPrivs, privsOn } from '../permissions.js'
+import { checkPrivs, hasAnyPriv } from '../permissions.js'
 import { RAW_REPLY, type ApiCall, type Endpoint } from '../router.js'
 import type { ServerContext } from '../server-context.js'
 import { createCsrfToken, createTicket, verifyTicket } from '../ticket.js'
@@ -49,12 +49,16 @@ const TOKEN_FIELDS: ParamSchema = {
   enable: boolParam('Enable the token.'),
   expire: EXPIRE,
 }
+/** Permission texts of the checkUserAccess endpoints (writing, reading). */
+const SELF_OR_MODIFY = 'Permissions.Modify on /access/users, or the user itself.'
+const SELF_OR_AUDIT = 'Sys.Audit on /access/users, or the user itself.'
 const USERID_URI = useridParam('User id (`name@realm`).')
 const TOKEN_NAME = safeIdParam('Token name.')
 
-function pick<T extends object>(p: Record<string, unknown>, keys: readonly string[]): T {
+/** The given fields of `schema` present in the parameters. */
+function pick<T extends object>(p: Record<string, unknown>, schema: ParamSchema): T {
   const out: Record<string, unknown> = {}
-  for (const k of keys) if (p[k] !== undefined) out[k] = p[k]
+  for (const k of Object.keys(schema)) if (p[k] !== undefined) out[k] = p[k]
   return out as T
 }
 
@@ -72,6 +76,13 @@ async function checkUserAccess(
   if (auth.authid === userid) return
   const need = read ? PRIV.SysAudit | PRIV.PermissionsModify : PRIV.PermissionsModify
   await checkPrivs(ctx, auth, '/access/users', need, true)
+}
+
+/** The `userid` parameter, after checkUserAccess for the caller. */
+async function accessibleUserid(call: ApiCall, read: boolean): Promise<string> {
+  const userid = call.params.userid as string
+  await checkUserAccess(call.ctx, call.auth, userid, read)
+  return userid
 }
 
 function tokenItem(t: TokenEntry): Record<string, unknown> {
@@ -236,7 +247,7 @@ export const accessRoutes: Endpoint[] = [
     params: { include_tokens: boolParam('Include the API tokens.', false) },
     handler: async (call) => {
       const { config, digest } = await call.ctx.access.users()
-      const all = ((await privsOn(call.ctx, call.auth, '/access/users')) & PRIV.SysAudit) !== 0
+      const all = await hasAnyPriv(call.ctx, call.auth, '/access/users', PRIV.SysAudit)
       const out: Record<string, unknown>[] = []
       for (const u of config.users.values()) {
         if (!all && u.userid !== call.auth.userid) continue
@@ -268,7 +279,7 @@ export const accessRoutes: Endpoint[] = [
       const p = call.params
       await call.ctx.access.createUser(
         p.userid as string,
-        pick(p, ['comment', 'enable', 'expire', 'firstname', 'lastname', 'email']),
+        pick(p, USER_FIELDS),
         p.password as string | undefined,
       )
       return null
@@ -278,14 +289,14 @@ export const accessRoutes: Endpoint[] = [
     method: 'GET',
     path: '/access/users/{userid}',
     description: 'Read one user.',
-    permission: 'Sys.Audit on /access/users, or the user itself.',
+    permission: SELF_OR_AUDIT,
     access: user,
     params: { userid: USERID_URI },
     handler: async (call) => {
-      await checkUserAccess(call.ctx, call.auth, call.params.userid as string, true)
+      const userid = await accessibleUserid(call, true)
       const { config, digest } = await call.ctx.access.users()
-      const u = config.users.get(call.params.userid as string)
-      if (!u) throw new NotFoundError(`user '${String(call.params.userid)}' does not exist.`)
+      const u = config.users.get(userid)
+      if (!u) throw new NotFoundError(`user '${userid}' does not exist.`)
       call.attributes.digest = digest
       return userItem(u)
     },
@@ -294,7 +305,7 @@ export const accessRoutes: Endpoint[] = [
     method: 'PUT',
     path: '/access/users/{userid}',
     description: 'Update a user (`delete` removes fields).',
-    permission: 'Permissions.Modify on /access/users, or the user itself.',
+    permission: SELF_OR_MODIFY,
     access: user,
     params: {
       userid: USERID_URI,
@@ -310,10 +321,10 @@ export const accessRoutes: Endpoint[] = [
     },
     handler: async (call) => {
       const p = call.params
-      await checkUserAccess(call.ctx, call.auth, p.userid as string, false)
+      const userid = await accessibleUserid(call, false)
       await call.ctx.access.updateUser(
-        p.userid as string,
-        pick(p, ['comment', 'enable', 'expire', 'firstname', 'lastname', 'email']),
+        userid,
+        pick(p, USER_FIELDS),
         (p.delete as string[] | undefined) ?? [],
         p.digest as string | undefined,
       )
@@ -324,14 +335,14 @@ export const accessRoutes: Endpoint[] = [
     method: 'DELETE',
     path: '/access/users/{userid}',
     description: 'Delete a user with its tokens, secrets and ACL entries.',
-    permission: 'Permissions.Modify on /access/users, or the user itself.',
+    permission: SELF_OR_MODIFY,
     access: user,
     params: { userid: USERID_URI, digest: DIGEST },
     handler: async (call) => {
-      await checkUserAccess(call.ctx, call.auth, call.params.userid as string, false)
-      if (call.params.userid === SUPERUSER)
+      const userid = await accessibleUserid(call, false)
+      if (userid === SUPERUSER)
         throw new ValidationError('userid', SUPERUSER, 'the superuser cannot be deleted')
-      await call.ctx.access.deleteUser(call.params.userid as string, call.params.digest as string | undefined)
+      await call.ctx.access.deleteUser(userid, call.params.digest as string | undefined)
       return null
     },
   },
@@ -355,7 +366,7 @@ export const accessRoutes: Endpoint[] = [
       if (call.auth.tokenName !== undefined)
         throw new PermissionError('API tokens cannot access this API endpoint')
       const userid = call.params.userid as string
-      const admin = ((await privsOn(call.ctx, call.auth, '/')) & PRIV.PermissionsModify) !== 0
+      const admin = await hasAnyPriv(call.ctx, call.auth, '/', PRIV.PermissionsModify)
       if (!admin) {
         if (userid !== call.auth.userid)
           throw new PermissionError(`missing permissions 'Permissions.Modify' on '/'`)
@@ -371,12 +382,11 @@ export const accessRoutes: Endpoint[] = [
     method: 'GET',
     path: '/access/users/{userid}/token',
     description: "List a user's API tokens.",
-    permission: 'Sys.Audit on /access/users, or the user itself.',
+    permission: SELF_OR_AUDIT,
     access: user,
     params: { userid: USERID_URI },
     handler: async (call) => {
-      const userid = call.params.userid as string
-      await checkUserAccess(call.ctx, call.auth, userid, true)
+      const userid = await accessibleUserid(call, true)
       const { config, digest } = await call.ctx.access.users()
       if (!config.users.has(userid)) throw new NotFoundError(`user '${userid}' does not exist.`)
       call.attributes.digest = digest
@@ -389,12 +399,11 @@ export const accessRoutes: Endpoint[] = [
     method: 'GET',
     path: '/access/users/{userid}/token/{token-name}',
     description: 'Read one API token.',
-    permission: 'Sys.Audit on /access/users, or the user itself.',
+    permission: SELF_OR_AUDIT,
     access: user,
     params: { userid: USERID_URI, 'token-name': TOKEN_NAME },
     handler: async (call) => {
-      const userid = call.params.userid as string
-      await checkUserAccess(call.ctx, call.auth, userid, true)
+      const userid = await accessibleUserid(call, true)
       const { config, digest } = await call.ctx.access.users()
       const t = config.tokens.get(`${userid}!${String(call.params['token-name'])}`)
       if (!t)
@@ -409,17 +418,16 @@ export const accessRoutes: Endpoint[] = [
     method: 'POST',
     path: '/access/users/{userid}/token/{token-name}',
     description: 'Create an API token; returns `{tokenid, value}` — the secret is shown only here.',
-    permission: 'Permissions.Modify on /access/users, or the user itself.',
+    permission: SELF_OR_MODIFY,
     access: user,
     params: { userid: USERID_URI, 'token-name': TOKEN_NAME, ...TOKEN_FIELDS, digest: DIGEST },
     handler: async (call) => {
-      const userid = call.params.userid as string
-      await checkUserAccess(call.ctx, call.auth, userid, false)
+      const userid = await accessibleUserid(call, false)
       const name = call.params['token-name'] as string
       const value = await call.ctx.access.createToken(
         userid,
         name,
-        pick(call.params, ['comment', 'enable', 'expire']),
+        pick(call.params, TOKEN_FIELDS),
         call.params.digest as string | undefined,
       )
       return { tokenid: `${userid}!${name}`, value }
@@ -429,7 +437,7 @@ export const accessRoutes: Endpoint[] = [
     method: 'PUT',
     path: '/access/users/{userid}/token/{token-name}',
     description: 'Update an API token; with regenerate returns `{secret}`.',
-    permission: 'Permissions.Modify on /access/users, or the user itself.',
+    permission: SELF_OR_MODIFY,
     access: user,
     params: {
       userid: USERID_URI,
@@ -440,12 +448,11 @@ export const accessRoutes: Endpoint[] = [
       digest: DIGEST,
     },
     handler: async (call) => {
-      const userid = call.params.userid as string
-      await checkUserAccess(call.ctx, call.auth, userid, false)
+      const userid = await accessibleUserid(call, false)
       const secret = await call.ctx.access.updateToken(
         userid,
         call.params['token-name'] as string,
-        pick(call.params, ['comment', 'enable', 'expire']),
+        pick(call.params, TOKEN_FIELDS),
         {
           regenerate: call.params.regenerate as boolean,
           remove: (call.params.delete as string[] | undefined) ?? [],
@@ -459,12 +466,11 @@ export const accessRoutes: Endpoint[] = [
     method: 'DELETE',
     path: '/access/users/{userid}/token/{token-name}',
     description: 'Delete an API token with its secret and ACL entries.',
-    permission: 'Permissions.Modify on /access/users, or the user itself.',
+    permission: SELF_OR_MODIFY,
     access: user,
     params: { userid: USERID_URI, 'token-name': TOKEN_NAME, digest: DIGEST },
     handler: async (call) => {
-      const userid = call.params.userid as string
-      await checkUserAccess(call.ctx, call.auth, userid, false)
+      const userid = await accessibleUserid(call, false)
       await call.ctx.access.deleteToken(
         userid,
         call.params['token-name'] as string,
@@ -485,7 +491,7 @@ export const accessRoutes: Endpoint[] = [
     },
     handler: async (call) => {
       const { config, digest } = await call.ctx.access.acl()
-      const audit = ((await privsOn(call.ctx, call.auth, '/access/acl')) & PRIV.SysAudit) !== 0
+      const audit = await hasAnyPriv(call.ctx, call.auth, '/access/acl', PRIV.SysAudit)
       const path = call.params.path === undefined ? undefined : normalizeAclPath(call.params.path as string)
       call.attributes.digest = digest
       return config.entries
@@ -533,7 +539,7 @@ export const accessRoutes: Endpoint[] = [
       const authid = p['auth-id'] as string | undefined
       if (authid === undefined)
         throw new ValidationError('auth-id', undefined, "missing 'userid' or 'group' parameter.")
-      const admin = ((await privsOn(call.ctx, call.auth, '/access/acl')) & PRIV.PermissionsModify) !== 0
+      const admin = await hasAnyPriv(call.ctx, call.auth, '/access/acl', PRIV.PermissionsModify)
       if (!admin) {
         if (call.auth.tokenName !== undefined)
           throw new PermissionError("Unprivileged API tokens can't set ACL items.")
@@ -583,7 +589,7 @@ export const accessRoutes: Endpoint[] = [
       const target = (call.params['auth-id'] as string | undefined) ?? call.auth.authid
       if (target !== call.auth.authid) {
         const own = call.auth.tokenName === undefined && target.startsWith(`${call.auth.userid}!`)
-        if (!own && ((await privsOn(call.ctx, call.auth, '/access')) & PRIV.SysAudit) === 0)
+        if (!own && !(await hasAnyPriv(call.ctx, call.auth, '/access', PRIV.SysAudit)))
           throw new PermissionError(`not allowed to list permissions of ${target}`)
       }
       const acl = (await call.ctx.access.acl()).config

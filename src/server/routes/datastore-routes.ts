@@ -6,7 +6,12 @@ import { statfs } from 'node:fs/promises'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
-import { BackupNamespace, parseAuthid, type BackupGroupRef } from '../../api-types/index.js'
+import {
+  BackupNamespace,
+  parseAuthid,
+  type BackupDirRef,
+  type BackupGroupRef,
+} from '../../api-types/index.js'
 import { anyPrivsBelow } from '../../config/acl-config.js'
 import { loadDatastoreConfig } from '../../config/datastore-config.js'
 import { NS_PRIVS_OK, PRIV } from '../../config/privileges.js'
@@ -47,32 +52,26 @@ import {
   setManifestNotes,
 } from '../../format/index.js'
 import { STORE, authidParam, boolParam, maxDepthParam, nsParam, safeIdParam } from '../params.js'
-import { checkGroupOwner, checkNsPrivs, nsAclPath, ownsGroup, privsOn } from '../permissions.js'
+import { hasAnyPriv, nsAclPath, ownsGroup, privsOn } from '../permissions.js'
 import type { ApiCall, Endpoint } from '../router.js'
 import {
+  GROUP_FILTER_PARAMS,
   GROUP_PARAMS,
   SNAPSHOT_PARAMS,
   STORE_NS,
+  STORE_ONLY,
+  callerNsPrivs,
   groupOf,
   nsOf,
-  snapshotOf,
+  openGroup,
+  openNs,
+  openSnapshot,
+  storeAccess,
   storeOf,
 } from './datastore-helpers.js'
 
 const user = { kind: 'user' } as const
 const NOTES = { type: 'string', description: 'Notes text.' } as const
-
-/** Checks namespace privileges and, when limited, group ownership. */
-async function checkGroupAccess(
-  call: ApiCall,
-  store: Datastore,
-  full: number,
-  partial: number,
-): Promise<void> {
-  const ns = nsOf(call)
-  const limited = await checkNsPrivs(call.ctx, call.auth, store.name, ns, full, partial)
-  if (limited) await checkGroupOwner(store, ns, groupOf(call), call.auth)
-}
 
 /** `{removed-groups, protected-snapshots, removed-snapshots}` */
 function deleteStats(groups: number, prot: number, snaps: number): Record<string, number> {
@@ -83,7 +82,7 @@ function deleteStats(groups: number, prot: number, snaps: number): Record<string
 async function snapshotFileList(
   store: Datastore,
   ns: BackupNamespace,
-  dir: ReturnType<typeof snapshotOf>,
+  dir: BackupDirRef,
 ): Promise<{
   files: Record<string, unknown>[]
   manifest: Awaited<ReturnType<typeof loadManifest>> | undefined
@@ -131,8 +130,7 @@ export const datastoreRoutes: Endpoint[] = [
       const out: Record<string, unknown>[] = []
       for (const entry of cfg.datastores.values()) {
         const path = `/datastore/${entry.name}`
-        const privs = await privsOn(ctx, auth, path)
-        const direct = (privs & (PRIV.DatastoreAudit | PRIV.DatastoreBackup)) !== 0
+        const direct = await hasAnyPriv(ctx, auth, path, PRIV.DatastoreAudit | PRIV.DatastoreBackup)
         if (!direct && !anyPrivsBelow(acl, auth.authid, path, NS_PRIVS_OK)) continue
         out.push({
           store: entry.name,
@@ -153,7 +151,7 @@ export const datastoreRoutes: Endpoint[] = [
     description: 'Directory index of a datastore.',
     permission: 'Any authenticated user.',
     access: user,
-    params: { store: STORE },
+    params: STORE_ONLY,
     handler: () =>
       Promise.resolve(
         [
@@ -190,19 +188,19 @@ export const datastoreRoutes: Endpoint[] = [
       const store = await storeOf(call)
       const parent = nsOf(call, 'parent')
       const depth = Math.min((call.params['max-depth'] as number | undefined) ?? 7, 7 - parent.depth)
-      const onParent = (await privsOn(call.ctx, call.auth, nsAclPath(store.name, parent))) & NS_PRIVS_OK
+      const onParent = await hasAnyPriv(call.ctx, call.auth, nsAclPath(store.name, parent), NS_PRIVS_OK)
       let list: BackupNamespace[] = []
       try {
         list = await listNamespaces(store, parent, depth)
       } catch (e) {
-        if (onParent === 0) throw new PermissionError('permission check failed')
+        if (!onParent) throw new PermissionError('permission check failed')
         throw e
       }
       const out: { ns: string }[] = []
       for (const ns of list)
-        if (((await privsOn(call.ctx, call.auth, nsAclPath(store.name, ns))) & NS_PRIVS_OK) !== 0)
+        if (await hasAnyPriv(call.ctx, call.auth, nsAclPath(store.name, ns), NS_PRIVS_OK))
           out.push({ ns: ns.toString() })
-      if (out.length === 0 && onParent === 0) throw new PermissionError('permission check failed')
+      if (out.length === 0 && !onParent) throw new PermissionError('permission check failed')
       return out
     },
   },
@@ -220,7 +218,7 @@ export const datastoreRoutes: Endpoint[] = [
     handler: async (call) => {
       const store = await storeOf(call)
       const parent = nsOf(call, 'parent')
-      await checkNsPrivs(call.ctx, call.auth, store.name, parent, PRIV.DatastoreModify)
+      await callerNsPrivs(call, store, parent, PRIV.DatastoreModify)
       const ns = parent.push(call.params.name as string, 'name')
       await createNamespace(store, ns)
       return ns.toString()
@@ -242,7 +240,7 @@ export const datastoreRoutes: Endpoint[] = [
       const store = await storeOf(call)
       const ns = nsOf(call)
       if (ns.isRoot) throw new ValidationError('ns', '', 'Cannot create/delete root namespace!')
-      await checkNsPrivs(call.ctx, call.auth, store.name, ns.parent()!, PRIV.DatastoreModify)
+      await callerNsPrivs(call, store, ns.parent()!, PRIV.DatastoreModify)
       const r = await deleteNamespace(store, ns, {
         deleteGroups: call.params['delete-groups'] as boolean,
         errorOnProtected: call.params['error-on-protected'] as boolean,
@@ -258,16 +256,7 @@ export const datastoreRoutes: Endpoint[] = [
     access: user,
     params: STORE_NS,
     handler: async (call) => {
-      const store = await storeOf(call)
-      const ns = nsOf(call)
-      const limited = await checkNsPrivs(
-        call.ctx,
-        call.auth,
-        store.name,
-        ns,
-        PRIV.DatastoreAudit,
-        PRIV.DatastoreBackup,
-      )
+      const { store, ns, limited } = await openNs(call, PRIV.DatastoreAudit, PRIV.DatastoreBackup)
       const out: Record<string, unknown>[] = []
       for (const g of await listGroupRefs(store, ns)) {
         const owner = await readOwner(store, ns, g).catch(() => undefined)
@@ -302,9 +291,8 @@ export const datastoreRoutes: Endpoint[] = [
       'error-on-protected': boolParam('Fail when protected snapshots remain.', true),
     },
     handler: async (call) => {
-      const store = await storeOf(call)
-      await checkGroupAccess(call, store, PRIV.DatastoreModify, PRIV.DatastorePrune)
-      const r = await forgetGroup(store, nsOf(call), groupOf(call))
+      const { store, ns, group } = await openGroup(call, PRIV.DatastoreModify, PRIV.DatastorePrune)
+      const r = await forgetGroup(store, ns, group)
       if (r.protectedKept > 0 && call.params['error-on-protected'])
         throw new ConflictError('group only partially deleted due to protected snapshots', {
           'protected-snapshots': r.protectedKept,
@@ -319,22 +307,9 @@ export const datastoreRoutes: Endpoint[] = [
     description: 'List snapshots (optionally of one group).',
     permission: 'Datastore.Audit, or Datastore.Backup (only owned groups).',
     access: user,
-    params: {
-      ...STORE_NS,
-      'backup-type': { ...GROUP_PARAMS['backup-type']!, optional: true },
-      'backup-id': { ...GROUP_PARAMS['backup-id']!, optional: true },
-    },
+    params: GROUP_FILTER_PARAMS,
     handler: async (call) => {
-      const store = await storeOf(call)
-      const ns = nsOf(call)
-      const limited = await checkNsPrivs(
-        call.ctx,
-        call.auth,
-        store.name,
-        ns,
-        PRIV.DatastoreAudit,
-        PRIV.DatastoreBackup,
-      )
+      const { store, ns, limited } = await openNs(call, PRIV.DatastoreAudit, PRIV.DatastoreBackup)
       const type = call.params['backup-type'] as string | undefined
       const id = call.params['backup-id'] as string | undefined
       const groups = (await listGroupRefs(store, ns)).filter(
@@ -384,10 +359,9 @@ export const datastoreRoutes: Endpoint[] = [
     access: user,
     params: SNAPSHOT_PARAMS,
     handler: async (call) => {
-      const store = await storeOf(call)
-      await checkGroupAccess(call, store, PRIV.DatastoreModify, PRIV.DatastorePrune)
+      const { store, ns, dir } = await openSnapshot(call, PRIV.DatastoreModify, PRIV.DatastorePrune)
       try {
-        await forgetSnapshot(store, nsOf(call), snapshotOf(call))
+        await forgetSnapshot(store, ns, dir)
       } catch (e) {
         if (e instanceof ConflictError)
           throw new ConflictError(`failed to delete snapshot - ${e.message}`, e.data, { cause: e })
@@ -404,10 +378,12 @@ export const datastoreRoutes: Endpoint[] = [
     access: user,
     params: SNAPSHOT_PARAMS,
     handler: async (call) => {
-      const store = await storeOf(call)
-      await checkGroupAccess(call, store, PRIV.DatastoreAudit | PRIV.DatastoreRead, PRIV.DatastoreBackup)
-      const dir = snapshotOf(call)
-      const { files, manifest } = await snapshotFileList(store, nsOf(call), dir)
+      const { store, ns, dir } = await openSnapshot(
+        call,
+        PRIV.DatastoreAudit | PRIV.DatastoreRead,
+        PRIV.DatastoreBackup,
+      )
+      const { files, manifest } = await snapshotFileList(store, ns, dir)
       if (!manifest)
         throw new NotFoundError(`manifest not found for snapshot '${dir.type}/${dir.id}/${dir.timeString}'`)
       return files
@@ -421,9 +397,8 @@ export const datastoreRoutes: Endpoint[] = [
     access: user,
     params: SNAPSHOT_PARAMS,
     handler: async (call) => {
-      const store = await storeOf(call)
-      await checkGroupAccess(call, store, PRIV.DatastoreAudit, PRIV.DatastoreBackup)
-      const { manifest } = await loadManifest(store, nsOf(call), snapshotOf(call))
+      const { store, ns, dir } = await openSnapshot(call, PRIV.DatastoreAudit, PRIV.DatastoreBackup)
+      const { manifest } = await loadManifest(store, ns, dir)
       return getManifestNotes(manifest) ?? ''
     },
   },
@@ -435,11 +410,8 @@ export const datastoreRoutes: Endpoint[] = [
     access: user,
     params: { ...SNAPSHOT_PARAMS, notes: NOTES },
     handler: async (call) => {
-      const store = await storeOf(call)
-      await checkGroupAccess(call, store, PRIV.DatastoreModify, PRIV.DatastoreBackup)
-      await updateManifest(store, nsOf(call), snapshotOf(call), (m) =>
-        setManifestNotes(m, call.params.notes as string),
-      )
+      const { store, ns, dir } = await openSnapshot(call, PRIV.DatastoreModify, PRIV.DatastoreBackup)
+      await updateManifest(store, ns, dir, (m) => setManifestNotes(m, call.params.notes as string))
       return null
     },
   },
@@ -451,9 +423,8 @@ export const datastoreRoutes: Endpoint[] = [
     access: user,
     params: GROUP_PARAMS,
     handler: async (call) => {
-      const store = await storeOf(call)
-      await checkGroupAccess(call, store, PRIV.DatastoreAudit, PRIV.DatastoreBackup)
-      return (await readNotes(store, nsOf(call), groupOf(call))) ?? ''
+      const { store, ns, group } = await openGroup(call, PRIV.DatastoreAudit, PRIV.DatastoreBackup)
+      return (await readNotes(store, ns, group)) ?? ''
     },
   },
   {
@@ -464,10 +435,9 @@ export const datastoreRoutes: Endpoint[] = [
     access: user,
     params: { ...GROUP_PARAMS, notes: NOTES },
     handler: async (call) => {
-      const store = await storeOf(call)
-      await checkGroupAccess(call, store, PRIV.DatastoreModify, PRIV.DatastoreBackup)
+      const { store, ns, group } = await openGroup(call, PRIV.DatastoreModify, PRIV.DatastoreBackup)
       try {
-        await setNotes(store, nsOf(call), groupOf(call), call.params.notes as string)
+        await setNotes(store, ns, group, call.params.notes as string)
       } catch (e) {
         if (e instanceof DatastoreError && !(e instanceof ValidationError) && !(e instanceof NotFoundError)) {
           const Cls = e.constructor as new (
@@ -490,11 +460,9 @@ export const datastoreRoutes: Endpoint[] = [
     access: user,
     params: SNAPSHOT_PARAMS,
     handler: async (call) => {
-      const store = await storeOf(call)
-      await checkGroupAccess(call, store, PRIV.DatastoreAudit, PRIV.DatastoreBackup)
-      const dir = snapshotOf(call)
-      await snapshotFiles(store, nsOf(call), dir) // NotFoundError for a missing snapshot
-      return isProtected(store, nsOf(call), dir)
+      const { store, ns, dir } = await openSnapshot(call, PRIV.DatastoreAudit, PRIV.DatastoreBackup)
+      await snapshotFiles(store, ns, dir) // NotFoundError for a missing snapshot
+      return isProtected(store, ns, dir)
     },
   },
   {
@@ -505,9 +473,8 @@ export const datastoreRoutes: Endpoint[] = [
     access: user,
     params: { ...SNAPSHOT_PARAMS, protected: { type: 'boolean', description: 'Protection flag.' } },
     handler: async (call) => {
-      const store = await storeOf(call)
-      await checkGroupAccess(call, store, PRIV.DatastoreModify, PRIV.DatastoreBackup)
-      await setProtected(store, nsOf(call), snapshotOf(call), call.params.protected as boolean)
+      const { store, ns, dir } = await openSnapshot(call, PRIV.DatastoreModify, PRIV.DatastoreBackup)
+      await setProtected(store, ns, dir, call.params.protected as boolean)
       return null
     },
   },
@@ -520,18 +487,9 @@ export const datastoreRoutes: Endpoint[] = [
     access: user,
     params: { ...GROUP_PARAMS, 'new-owner': authidParam('The new owner (user or token).') },
     handler: async (call) => {
-      const store = await storeOf(call)
-      const ns = nsOf(call)
+      const { store, ns, limited } = await openNs(call, PRIV.DatastoreModify, PRIV.DatastoreBackup)
       const group = groupOf(call)
       const newOwner = call.params['new-owner'] as string
-      const limited = await checkNsPrivs(
-        call.ctx,
-        call.auth,
-        store.name,
-        ns,
-        PRIV.DatastoreModify,
-        PRIV.DatastoreBackup,
-      )
       const owner = await getOwner(store, ns, group)
       if (limited) {
         const me = call.auth
@@ -621,8 +579,8 @@ export const datastoreRoutes: Endpoint[] = [
     path: '/admin/datastore/{store}/gc',
     description: 'Status of the last garbage collection.',
     permission: 'Datastore.Audit on /datastore/{store}.',
-    access: { kind: 'privs', path: (u) => `/datastore/${u.store}`, privs: PRIV.DatastoreAudit },
-    params: { store: STORE },
+    access: storeAccess(PRIV.DatastoreAudit),
+    params: STORE_ONLY,
     handler: async (call) => {
       const store = await storeOf(call)
       const status = await readGcStatusFile(store)

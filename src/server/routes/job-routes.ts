@@ -47,10 +47,22 @@ import {
   nsParam,
   type IntegerParam,
 } from '../params.js'
-import { checkGroupOwner, checkNsPrivs, checkPrivs, nsAclPath, privsOn } from '../permissions.js'
+import { checkGroupOwner, checkPrivs, nsAclPath, privsOn } from '../permissions.js'
 import type { ApiCall, Endpoint } from '../router.js'
 import { accessibleGroups } from './datastore-routes.js'
-import { GROUP_PARAMS, STORE_NS, groupOf, nsOf, storeOf } from './datastore-helpers.js'
+import {
+  GROUP_FILTER_PARAMS,
+  GROUP_PARAMS,
+  STORE_NS,
+  STORE_ONLY,
+  callerNsPrivs,
+  groupOf,
+  nsOf,
+  openGroup,
+  storeAccess,
+  storeOf,
+} from './datastore-helpers.js'
+import { startTask, taskOperation } from './start-task.js'
 
 const user = { kind: 'user' } as const
 
@@ -76,22 +88,8 @@ export async function checkMoveGroupPrivs(
   group: BackupGroupRef,
   target: BackupNamespace,
 ): Promise<void> {
-  const srcLimited = await checkNsPrivs(
-    call.ctx,
-    call.auth,
-    store.name,
-    ns,
-    PRIV.DatastoreModify,
-    PRIV.DatastorePrune,
-  )
-  const dstLimited = await checkNsPrivs(
-    call.ctx,
-    call.auth,
-    store.name,
-    target,
-    PRIV.DatastoreModify,
-    PRIV.DatastoreBackup,
-  )
+  const srcLimited = await callerNsPrivs(call, store, ns, PRIV.DatastoreModify, PRIV.DatastorePrune)
+  const dstLimited = await callerNsPrivs(call, store, target, PRIV.DatastoreModify, PRIV.DatastoreBackup)
   if (srcLimited || dstLimited) await checkGroupOwner(store, ns, group, call.auth)
 }
 
@@ -111,9 +109,12 @@ export async function checkMoveNamespacePrivs(
     ['target-ns', target],
   ] as const) {
     if (side.isRoot) throw new ValidationError(name, '', 'Cannot create/delete root namespace!')
-    await checkNsPrivs(call.ctx, call.auth, store.name, side.parent()!, PRIV.DatastoreModify)
+    await callerNsPrivs(call, store, side.parent()!, PRIV.DatastoreModify)
   }
 }
+
+const DRY_RUN_PLAN = boolParam('Only return the plan (nothing is changed).', false)
+const DRY_RUN_PRUNE = boolParam('Only compute what would be removed.', false)
 
 const VERIFY_THREADS: IntegerParam = {
   type: 'integer',
@@ -136,7 +137,7 @@ export const jobRoutes: Endpoint[] = [
       ...GROUP_PARAMS,
       'target-ns': nsParam('Target namespace (default: root); must exist.'),
       'merge-group': boolParam('Merge into an existing same-named group in the target.', true),
-      'dry-run': boolParam('Only return the plan (nothing is changed).', false),
+      'dry-run': DRY_RUN_PLAN,
     },
     handler: async (call) => {
       const store = await storeOf(call)
@@ -147,27 +148,18 @@ export const jobRoutes: Endpoint[] = [
       await checkMoveGroupPrivs(call, store, ns, group, target)
       await checkMoveGroup(store, ns, group, target, merge)
       if (call.params['dry-run']) return planMoveGroups(store, ns, [group], target, merge)
-      const { upid } = await call.ctx.tasks.spawn(
-        {
-          type: 'move-group',
-          id: `${groupWorkerId(store.name, ns, group)}:${target.toString()}`,
-          authid: call.auth.authid,
-          unique: true,
-        },
+      return startTask(
+        call,
+        'move-group',
+        `${groupWorkerId(store.name, ns, group)}:${target.toString()}`,
         async (task) => {
           task.log.info(
             `moving group '${formatGroupPath(group)}' from '${ns.display()}' to '${target.display()}' on store '${store.name}'`,
           )
-          const r = await moveGroup(store, ns, group, target, {
-            mergeGroup: merge,
-            log: task.log,
-            signal: task.signal,
-            onProgress: task.onProgress,
-          })
+          const r = await moveGroup(store, ns, group, target, { mergeGroup: merge, ...taskOperation(task) })
           return r.movedSnapshots
         },
       )
-      return upid
     },
   },
   {
@@ -184,7 +176,7 @@ export const jobRoutes: Endpoint[] = [
       'max-depth': maxDepthParam(),
       'delete-source': boolParam('Remove the emptied source namespaces.', true),
       'merge-groups': boolParam('Merge groups into existing same-named target groups.', true),
-      'dry-run': boolParam('Only return the plan (nothing is changed).', false),
+      'dry-run': DRY_RUN_PLAN,
     },
     handler: async (call) => {
       const store = await storeOf(call)
@@ -197,24 +189,16 @@ export const jobRoutes: Endpoint[] = [
       await checkMoveNamespace(store, ns, target, maxDepth)
       const opts = { deleteSource, mergeGroups, ...(maxDepth === undefined ? {} : { maxDepth }) }
       if (call.params['dry-run']) return planMoveNamespace(store, ns, target, opts)
-      const { upid } = await call.ctx.tasks.spawn(
-        {
-          type: 'move-namespace',
-          id: `${store.name}:${ns.toString()}:${target.toString()}`,
-          authid: call.auth.authid,
-          unique: true,
-        },
+      return startTask(
+        call,
+        'move-namespace',
+        `${store.name}:${ns.toString()}:${target.toString()}`,
         async (task) => {
           task.log.info(
             `moving namespace '${ns.display()}' to '${target.display()}' on store '${store.name}'`,
           )
           const subtree = await listNamespaces(store, ns, maxDepth)
-          const r = await moveNamespace(store, ns, target, {
-            ...opts,
-            log: task.log,
-            signal: task.signal,
-            onProgress: task.onProgress,
-          })
+          const r = await moveNamespace(store, ns, target, { ...opts, ...taskOperation(task) })
           // Beyond PBS: the moved namespaces keep their permissions under the new path.
           const moved = await call.ctx.access.updateAcl((acl) =>
             maxDepth === undefined
@@ -236,7 +220,6 @@ export const jobRoutes: Endpoint[] = [
           return r
         },
       )
-      return upid
     },
   },
   {
@@ -246,9 +229,7 @@ export const jobRoutes: Endpoint[] = [
     permission: 'Datastore.Verify, or Datastore.Backup (only owned groups are verified).',
     access: user,
     params: {
-      ...STORE_NS,
-      'backup-type': { ...GROUP_PARAMS['backup-type']!, optional: true },
-      'backup-id': { ...GROUP_PARAMS['backup-id']!, optional: true },
+      ...GROUP_FILTER_PARAMS,
       'backup-time': { type: 'integer', minimum: 1, optional: true, description: 'Backup time (epoch).' },
       'ignore-verified': boolParam('Skip snapshots verified before (see outdated-after).', true),
       'outdated-after': {
@@ -262,7 +243,8 @@ export const jobRoutes: Endpoint[] = [
       'verify-threads': VERIFY_THREADS,
     },
     handler: async (call) => {
-      const store = await storeOf(call)
+      // PBS verifies under the read operation: a read-only datastore can still be verified.
+      const store = await storeOf(call, 'read')
       const ns = nsOf(call)
       const type = call.params['backup-type'] as string | undefined
       const id = call.params['backup-id'] as string | undefined
@@ -270,14 +252,7 @@ export const jobRoutes: Endpoint[] = [
       const isGroup = type !== undefined && id !== undefined
       if ((type !== undefined) !== (id !== undefined) || (time !== undefined && !isGroup))
         throw new ValidationError('backup-id', id, 'parameters do not specify a backup group or snapshot')
-      const limited = await checkNsPrivs(
-        call.ctx,
-        call.auth,
-        store.name,
-        ns,
-        PRIV.DatastoreVerify,
-        PRIV.DatastoreBackup,
-      )
+      const limited = await callerNsPrivs(call, store, ns, PRIV.DatastoreVerify, PRIV.DatastoreBackup)
       const group = isGroup ? groupOf(call) : undefined
       if (group && limited) await checkGroupOwner(store, ns, group, call.auth)
       const nsPart = ns.isRoot ? '' : ns.toString()
@@ -292,51 +267,47 @@ export const jobRoutes: Endpoint[] = [
         ignoreVerified: call.params['ignore-verified'] as boolean,
         outdatedAfter: call.params['outdated-after'] as number | undefined,
       }
-      const { upid } = await call.ctx.tasks.spawn(
-        { type: type_, id: wid, authid: call.auth.authid, unique: true },
-        async (task) => {
-          const started = Date.now()
-          const common = {
-            ...base,
-            upid: task.upid,
-            log: task.log,
-            signal: task.signal,
-            onProgress: (p: { snapshotsDone: number; snapshotsTotal: number }) => {
-              const rate = p.snapshotsDone / Math.max((Date.now() - started) / 1000, 1e-3)
-              task.onProgress({
-                done: p.snapshotsDone,
-                total: p.snapshotsTotal,
-                rate,
-                etaSeconds: p.snapshotsDone > 0 ? (p.snapshotsTotal - p.snapshotsDone) / rate : undefined,
-                unit: 'snapshots',
-              })
-            },
-          }
-          const runs: VerifyOptions[] = []
-          if (group)
-            runs.push({
-              ...common,
-              ns,
-              group,
-              ...(time === undefined ? {} : { snapshot: backupDir(group, time) }),
+      return startTask(call, type_, wid, async (task) => {
+        const started = Date.now()
+        const common = {
+          ...base,
+          upid: task.upid,
+          log: task.log,
+          signal: task.signal,
+          onProgress: (p: { snapshotsDone: number; snapshotsTotal: number }) => {
+            const rate = p.snapshotsDone / Math.max((Date.now() - started) / 1000, 1e-3)
+            task.onProgress({
+              done: p.snapshotsDone,
+              total: p.snapshotsTotal,
+              rate,
+              etaSeconds: p.snapshotsDone > 0 ? (p.snapshotsTotal - p.snapshotsDone) / rate : undefined,
+              unit: 'snapshots',
             })
-          else if (!limited) runs.push({ ...common, ns, maxDepth: call.params['max-depth'] as number })
-          else
-            for (const space of await listNamespaces(store, ns, call.params['max-depth'] as number))
-              for (const g of await accessibleGroups(call, store, space, true))
-                runs.push({ ...common, ns: space, group: g })
-          let failed = 0
-          for (const r of runs) {
-            task.throwIfAborted()
-            const res: VerifyResult = await verifyDatastore(store, r)
-            failed += res.failed
-          }
-          if (failed > 0)
-            throw new DatastoreError('verification failed - please check the log for details', { failed })
-          return failed
-        },
-      )
-      return upid
+          },
+        }
+        const runs: VerifyOptions[] = []
+        if (group)
+          runs.push({
+            ...common,
+            ns,
+            group,
+            ...(time === undefined ? {} : { snapshot: backupDir(group, time) }),
+          })
+        else if (!limited) runs.push({ ...common, ns, maxDepth: call.params['max-depth'] as number })
+        else
+          for (const space of await listNamespaces(store, ns, call.params['max-depth'] as number))
+            for (const g of await accessibleGroups(call, store, space, true))
+              runs.push({ ...common, ns: space, group: g })
+        let failed = 0
+        for (const r of runs) {
+          task.throwIfAborted()
+          const res: VerifyResult = await verifyDatastore(store, r)
+          failed += res.failed
+        }
+        if (failed > 0)
+          throw new DatastoreError('verification failed - please check the log for details', { failed })
+        return failed
+      })
     },
   },
   {
@@ -344,23 +315,14 @@ export const jobRoutes: Endpoint[] = [
     path: '/admin/datastore/{store}/gc',
     description: 'Start garbage collection. Returns a UPID.',
     permission: 'Datastore.Modify on /datastore/{store}.',
-    access: { kind: 'privs', path: (u) => `/datastore/${u.store}`, privs: PRIV.DatastoreModify },
-    params: { store: STORE },
+    access: storeAccess(PRIV.DatastoreModify),
+    params: STORE_ONLY,
     handler: async (call) => {
       const store = await storeOf(call)
-      const { upid } = await call.ctx.tasks.spawn(
-        { type: 'garbage_collection', id: store.name, authid: call.auth.authid, unique: true },
-        async (task) => {
-          const r = await garbageCollect(store, {
-            upid: task.upid,
-            log: task.log,
-            signal: task.signal,
-            onProgress: task.onProgress,
-          })
-          return r.status
-        },
-      )
-      return upid
+      return startTask(call, 'garbage_collection', store.name, async (task) => {
+        const r = await garbageCollect(store, { upid: task.upid, ...taskOperation(task) })
+        return r.status
+      })
     },
   },
   {
@@ -372,23 +334,12 @@ export const jobRoutes: Endpoint[] = [
     access: user,
     params: {
       ...GROUP_PARAMS,
-      'dry-run': boolParam('Only compute what would be removed.', false),
+      'dry-run': DRY_RUN_PRUNE,
       'use-task': boolParam('Return the task UPID instead of the result.', false),
       ...KEEP_PARAMS,
     },
     handler: async (call) => {
-      const store = await storeOf(call)
-      const ns = nsOf(call)
-      const group = groupOf(call)
-      const limited = await checkNsPrivs(
-        call.ctx,
-        call.auth,
-        store.name,
-        ns,
-        PRIV.DatastoreModify,
-        PRIV.DatastorePrune,
-      )
-      if (limited) await checkGroupOwner(store, ns, group, call.auth)
+      const { store, ns, group } = await openGroup(call, PRIV.DatastoreModify, PRIV.DatastorePrune)
       const keep: KeepOptions = parseKeepOptions(call.params)
       const dryRun = call.params['dry-run'] as boolean
       const started = await call.ctx.tasks.spawn(
@@ -420,7 +371,7 @@ export const jobRoutes: Endpoint[] = [
     access: user,
     params: {
       ...STORE_NS,
-      'dry-run': boolParam('Only compute what would be removed.', false),
+      'dry-run': DRY_RUN_PRUNE,
       'max-depth': maxDepthParam(),
       ...KEEP_PARAMS,
     },
@@ -437,35 +388,31 @@ export const jobRoutes: Endpoint[] = [
       const keep = parseKeepOptions(call.params)
       const dryRun = call.params['dry-run'] as boolean
       const maxDepth = (call.params['max-depth'] as number | undefined) ?? 7
-      const { upid } = await call.ctx.tasks.spawn(
-        { type: 'prune', id: `${store.name}:${ns.toString()}`, authid: call.auth.authid, unique: true },
-        async (task) => {
-          const spaces = await listNamespaces(store, ns, Math.min(maxDepth, 7 - ns.depth))
-          const modifyEverywhere = (
-            await Promise.all(
-              spaces.map(
-                async (s) =>
-                  (await privsOn(call.ctx, call.auth, nsAclPath(store.name, s))) & PRIV.DatastoreModify,
-              ),
-            )
-          ).every((p) => p !== 0)
-          if (modifyEverywhere) {
-            await pruneDatastore(store, ns, Math.min(maxDepth, 7 - ns.depth), keep, {
-              dryRun,
-              log: pruneLog(task),
-            })
-            return
-          }
-          for (const space of spaces) {
-            task.throwIfAborted()
-            const p = await privsOn(call.ctx, call.auth, nsAclPath(store.name, space))
-            if ((p & (PRIV.DatastoreModify | PRIV.DatastorePrune)) === 0) continue
-            for (const g of await accessibleGroups(call, store, space, (p & PRIV.DatastoreModify) === 0))
-              await pruneGroup(store, space, g, keep, { dryRun, log: pruneLog(task) })
-          }
-        },
-      )
-      return upid
+      return startTask(call, 'prune', `${store.name}:${ns.toString()}`, async (task) => {
+        const spaces = await listNamespaces(store, ns, Math.min(maxDepth, 7 - ns.depth))
+        const modifyEverywhere = (
+          await Promise.all(
+            spaces.map(
+              async (s) =>
+                (await privsOn(call.ctx, call.auth, nsAclPath(store.name, s))) & PRIV.DatastoreModify,
+            ),
+          )
+        ).every((p) => p !== 0)
+        if (modifyEverywhere) {
+          await pruneDatastore(store, ns, Math.min(maxDepth, 7 - ns.depth), keep, {
+            dryRun,
+            log: pruneLog(task),
+          })
+          return
+        }
+        for (const space of spaces) {
+          task.throwIfAborted()
+          const p = await privsOn(call.ctx, call.auth, nsAclPath(store.name, space))
+          if ((p & (PRIV.DatastoreModify | PRIV.DatastorePrune)) === 0) continue
+          for (const g of await accessibleGroups(call, store, space, (p & PRIV.DatastoreModify) === 0))
+            await pruneGroup(store, space, g, keep, { dryRun, log: pruneLog(task) })
+        }
+      })
     },
   },
 ]

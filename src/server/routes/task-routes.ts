@@ -10,7 +10,7 @@ import type { TaskEntry } from '../../tasks/task-manager.js'
 import { formatTaskState } from '../../tasks/task-log.js'
 import type { AuthInfo } from '../authenticate.js'
 import { STORE, boolParam, type ParamSchema, type StringParam } from '../params.js'
-import { privsOn } from '../permissions.js'
+import { hasAnyPriv } from '../permissions.js'
 import { RAW_REPLY, type ApiCall, type Endpoint } from '../router.js'
 import type { ServerContext } from '../server-context.js'
 
@@ -54,14 +54,14 @@ export async function checkTaskAccess(ctx: ServerContext, auth: AuthInfo, t: Upi
 async function canAccessTask(ctx: ServerContext, auth: AuthInfo, t: Upid): Promise<boolean> {
   if (t.authid === auth.authid) return true
   if (auth.tokenName === undefined && t.authid.startsWith(`${auth.userid}!`)) return true
-  if (((await privsOn(ctx, auth, '/system/tasks')) & PRIV.SysAudit) !== 0) return true
+  if (await hasAnyPriv(ctx, auth, '/system/tasks', PRIV.SysAudit)) return true
   const store = storeOfTask(t)
   if (store && ['garbage_collection', 'prune', 'prunejob'].includes(t.workerType)) {
     const path =
       t.workerType === 'garbage_collection'
         ? `/datastore/${store}`
         : `/datastore/${[store, ...(t.workerId!.split(':')[1] ?? '').split('/').filter(Boolean)].join('/')}`
-    if (((await privsOn(ctx, auth, path)) & PRIV.DatastoreModify) !== 0) return true
+    if (await hasAnyPriv(ctx, auth, path, PRIV.DatastoreModify)) return true
   }
   return false
 }
@@ -241,7 +241,7 @@ export const taskRoutes: Endpoint[] = [
       const t = parseUpid(call.params.upid, 'upid')
       if (
         t.authid !== call.auth.authid &&
-        ((await privsOn(call.ctx, call.auth, '/system/tasks')) & PRIV.SysModify) === 0
+        !(await hasAnyPriv(call.ctx, call.auth, '/system/tasks', PRIV.SysModify))
       )
         throw new PermissionError(`missing permissions 'Sys.Modify' on '/system/tasks'`, {
           path: '/system/tasks',

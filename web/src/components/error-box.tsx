@@ -12,7 +12,7 @@ export function errorText(error: unknown): string {
 }
 
 /** Red box with the message (nothing when there is no error). */
-export function ErrorBox(props: { error: unknown; prefix?: string }) {
+export function ErrorBox(props: { error: unknown; prefix?: string | undefined }) {
   if (props.error === undefined || props.error === null) return null
   return (
     <div class="error-box" role="alert">

@@ -10,7 +10,10 @@ import { useApp } from '../app-context.js'
 import type { ContentTree, GroupNode } from '../content-model.js'
 import { nsLabel } from '../format.js'
 import { Dialog } from './dialog.js'
-import { ErrorBox, errorText } from './error-box.js'
+import { DialogFooter } from './dialog-footer.js'
+import { errorText } from './error-box.js'
+import { CheckField, SelectField } from './form-field.js'
+import { MoveButtons, type MoveBusy } from './move-buttons.js'
 import { plural, PlanView, type PlanFailure } from './plan-view.js'
 
 /** Outcome of one group's move. */
@@ -43,7 +46,7 @@ export function GroupMoveDialog(props: GroupMoveDialogProps) {
   const [merge, setMerge] = useState(true)
   const [plan, setPlan] = useState<{ plan: MovePlan; failures: PlanFailure[] } | undefined>(undefined)
   const [outcomes, setOutcomes] = useState<Map<string, Outcome> | undefined>(undefined)
-  const [busy, setBusy] = useState<'' | 'preview' | 'move'>('')
+  const [busy, setBusy] = useState<MoveBusy>('')
   const [error, setError] = useState<unknown>(undefined)
   const done = outcomes !== undefined && busy === ''
 
@@ -124,41 +127,26 @@ export function GroupMoveDialog(props: GroupMoveDialogProps) {
       wide
       testId="group-move-dialog"
       footer={
-        <>
-          <ErrorBox error={error} />
-          <div class="buttons">
-            {done ? (
-              <button type="button" class="primary" onClick={props.onClose}>
-                Close
-              </button>
-            ) : (
-              <>
-                <button type="button" onClick={props.onClose} disabled={busy === 'move'}>
-                  Cancel
-                </button>
-                <button
-                  type="button"
-                  disabled={busy !== '' || targets.length === 0}
-                  onClick={() => void preview()}
-                >
-                  {busy === 'preview' ? 'Previewing…' : 'Preview'}
-                </button>
-                <button
-                  type="button"
-                  class="primary"
-                  disabled={busy !== '' || targets.length === 0}
-                  onClick={() => void move()}
-                >
-                  {busy === 'move'
-                    ? 'Moving…'
-                    : groups.length === 1
-                      ? 'Move'
-                      : `Move ${groups.length} groups`}
-                </button>
-              </>
-            )}
-          </div>
-        </>
+        <DialogFooter
+          error={error}
+          onCancel={done ? undefined : props.onClose}
+          cancelDisabled={busy === 'move'}
+        >
+          {done ? (
+            <button type="button" class="primary" onClick={props.onClose}>
+              Close
+            </button>
+          ) : (
+            <MoveButtons
+              busy={busy}
+              blocked={targets.length === 0}
+              movingLabel="Moving…"
+              onPreview={preview}
+              onMove={move}
+              moveLabel={groups.length === 1 ? 'Move' : `Move ${groups.length} groups`}
+            />
+          )}
+        </DialogFooter>
       }
     >
       <div class="form">
@@ -186,37 +174,33 @@ export function GroupMoveDialog(props: GroupMoveDialogProps) {
             })}
           </ul>
         </div>
-        <label>
-          <span>Target namespace</span>
-          <select
-            name="target-ns"
-            value={target}
-            disabled={outcomes !== undefined}
-            onChange={(e) => {
-              setTarget(e.currentTarget.value)
-              setPlan(undefined)
-            }}
-          >
-            {targets.map((n) => (
-              <option key={n} value={n}>
-                {n === '' ? '/ (root)' : n}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label class="check">
-          <input
-            type="checkbox"
-            name="merge-group"
-            checked={merge}
-            disabled={outcomes !== undefined}
-            onChange={(e) => {
-              setMerge(e.currentTarget.checked)
-              setPlan(undefined)
-            }}
-          />
-          <span>Merge into a same-named group at the target (same owner, older snapshots only)</span>
-        </label>
+        <SelectField
+          label="Target namespace"
+          name="target-ns"
+          value={target}
+          disabled={outcomes !== undefined}
+          onValue={(v) => {
+            setTarget(v)
+            setPlan(undefined)
+          }}
+        >
+          {targets.map((n) => (
+            <option key={n} value={n}>
+              {n === '' ? '/ (root)' : n}
+            </option>
+          ))}
+        </SelectField>
+        <CheckField
+          name="merge-group"
+          checked={merge}
+          disabled={outcomes !== undefined}
+          onValue={(v) => {
+            setMerge(v)
+            setPlan(undefined)
+          }}
+        >
+          Merge into a same-named group at the target (same owner, older snapshots only)
+        </CheckField>
       </div>
       {done && (
         <p class={failed > 0 ? 'field-error' : 'success'} role="status" data-testid="move-result">

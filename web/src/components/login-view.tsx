@@ -2,7 +2,9 @@
 import { useState } from 'preact/hooks'
 
 import { isApiError, type PbsClient } from '../../../src/client/index.js'
+import { useSubmit } from '../use-submit.js'
 import { ErrorBox } from './error-box.js'
+import { TextField } from './form-field.js'
 
 /** The form; calls onLoggedIn after a successful login. */
 export function LoginView(props: {
@@ -12,24 +14,20 @@ export function LoginView(props: {
 }) {
   const [username, setUsername] = useState('root@pam')
   const [password, setPassword] = useState('')
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(undefined)
+  const { busy, error, run } = useSubmit()
   const submit = async (e: Event): Promise<void> => {
     e.preventDefault()
-    setBusy(true)
-    setError(undefined)
-    try {
-      const name = username.includes('@') ? username : `${username}@pam`
-      await props.client.api.login(name, password)
-      props.onLoggedIn()
-    } catch (err) {
-      setError(
-        isApiError(err, 401)
+    await run(async () => {
+      try {
+        const name = username.includes('@') ? username : `${username}@pam`
+        await props.client.api.login(name, password)
+        props.onLoggedIn()
+      } catch (err) {
+        throw isApiError(err, 401)
           ? new Error(`wrong user name or password (the server said: ${err.message})`)
-          : err,
-      )
-      setBusy(false)
-    }
+          : err
+      }
+    })
   }
   return (
     <main class="login">
@@ -38,26 +36,21 @@ export function LoginView(props: {
           pbs-store <span class="muted">datastore manager</span>
         </h1>
         {props.message !== undefined && <p class="notice error">{props.message}</p>}
-        <label>
-          <span>User</span>
-          <input
-            type="text"
-            name="username"
-            autocomplete="username"
-            value={username}
-            onInput={(e) => setUsername(e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          <span>Password</span>
-          <input
-            type="password"
-            name="password"
-            autocomplete="current-password"
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-          />
-        </label>
+        <TextField
+          label="User"
+          name="username"
+          autocomplete="username"
+          value={username}
+          onValue={setUsername}
+        />
+        <TextField
+          label="Password"
+          type="password"
+          name="password"
+          autocomplete="current-password"
+          value={password}
+          onValue={setPassword}
+        />
         <ErrorBox error={error} prefix="Login failed:" />
         <button type="submit" class="primary" disabled={busy}>
           {busy ? 'Logging in…' : 'Log in'}

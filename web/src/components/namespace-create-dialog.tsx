@@ -3,9 +3,11 @@ import { useState } from 'preact/hooks'
 
 import { useApp } from '../app-context.js'
 import { nsJoin, nsLabel } from '../format.js'
+import { useSubmit } from '../use-submit.js'
 import { CREATE_NAME_MAX, namespaceNameProblem } from '../validation.js'
 import { Dialog } from './dialog.js'
-import { ErrorBox } from './error-box.js'
+import { BusyButton, DialogFooter } from './dialog-footer.js'
+import { FieldError, TextField } from './form-field.js'
 
 /** The dialog. */
 export function NamespaceCreateDialog(props: {
@@ -17,22 +19,16 @@ export function NamespaceCreateDialog(props: {
   const { client } = useApp()
   const [name, setName] = useState('')
   const [touched, setTouched] = useState(false)
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(undefined)
+  const { busy, error, run } = useSubmit()
   const problem = namespaceNameProblem(name, CREATE_NAME_MAX)
   const submit = async (e?: Event): Promise<void> => {
     e?.preventDefault()
     setTouched(true)
     if (problem !== undefined) return
-    setBusy(true)
-    setError(undefined)
-    try {
+    await run(async () => {
       const created = await client.createNamespace(props.store, name, props.parent)
       props.onCreated(typeof created === 'string' && created !== '' ? created : nsJoin(props.parent, name))
-    } catch (err) {
-      setError(err)
-      setBusy(false)
-    }
+    })
   }
   return (
     <Dialog
@@ -40,42 +36,26 @@ export function NamespaceCreateDialog(props: {
       onClose={props.onClose}
       testId="namespace-create-dialog"
       footer={
-        <>
-          <ErrorBox error={error} prefix="Not created:" />
-          <div class="buttons">
-            <button type="button" onClick={props.onClose}>
-              Cancel
-            </button>
-            <button type="button" class="primary" disabled={busy} onClick={() => void submit()}>
-              {busy ? 'Creating…' : 'Create'}
-            </button>
-          </div>
-        </>
+        <DialogFooter error={error} errorPrefix="Not created:" onCancel={props.onClose}>
+          <BusyButton kind="primary" disabled={busy} busy={busy} busyLabel="Creating…" onClick={submit}>
+            Create
+          </BusyButton>
+        </DialogFooter>
       }
     >
       <form class="form" onSubmit={(e) => void submit(e)}>
-        <label>
-          <span>Parent</span>
-          <input type="text" value={nsLabel(props.parent)} readOnly />
-        </label>
-        <label>
-          <span>Name</span>
-          <input
-            type="text"
-            name="name"
-            value={name}
-            aria-invalid={touched && problem !== undefined}
-            onInput={(e) => {
-              setName(e.currentTarget.value)
-              setTouched(true)
-            }}
-          />
-        </label>
-        {touched && problem !== undefined && (
-          <p class="field-error" role="alert">
-            {problem}
-          </p>
-        )}
+        <TextField label="Parent" value={nsLabel(props.parent)} readOnly />
+        <TextField
+          label="Name"
+          name="name"
+          value={name}
+          invalid={touched && problem !== undefined}
+          onValue={(v) => {
+            setName(v)
+            setTouched(true)
+          }}
+        />
+        {touched && problem !== undefined && <FieldError>{problem}</FieldError>}
       </form>
     </Dialog>
   )

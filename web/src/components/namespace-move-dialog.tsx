@@ -12,7 +12,9 @@ import { subtreeDepth, type ContentTree } from '../content-model.js'
 import { nsContains, nsDepth, nsJoin, nsLabel, nsName, nsParent } from '../format.js'
 import { MAX_NAMESPACE_DEPTH, MOVE_NAME_MAX, namespaceNameProblem } from '../validation.js'
 import { Dialog } from './dialog.js'
-import { ErrorBox } from './error-box.js'
+import { DialogFooter } from './dialog-footer.js'
+import { CheckField, FieldError, SelectField, TextField } from './form-field.js'
+import { MoveButtons, type MoveBusy } from './move-buttons.js'
 import { PlanView } from './plan-view.js'
 
 /** Properties of NamespaceMoveDialog. */
@@ -35,7 +37,7 @@ export function NamespaceMoveDialog(props: NamespaceMoveDialogProps) {
   const [merge, setMerge] = useState(true)
   const [deleteSource, setDeleteSource] = useState(true)
   const [plan, setPlan] = useState<MovePlan | undefined>(undefined)
-  const [busy, setBusy] = useState<'' | 'preview' | 'move'>('')
+  const [busy, setBusy] = useState<MoveBusy>('')
   const [error, setError] = useState<unknown>(undefined)
 
   const parents = useMemo(
@@ -108,105 +110,55 @@ export function NamespaceMoveDialog(props: NamespaceMoveDialogProps) {
       wide
       testId="namespace-move-dialog"
       footer={
-        <>
-          <ErrorBox error={error} prefix="Not moved:" />
-          <div class="buttons">
-            <button type="button" onClick={props.onClose}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              disabled={problem !== undefined || busy !== ''}
-              onClick={() => void preview()}
-            >
-              {busy === 'preview' ? 'Previewing…' : 'Preview'}
-            </button>
-            <button
-              type="button"
-              class="primary"
-              disabled={problem !== undefined || busy !== ''}
-              onClick={() => void move()}
-            >
-              {busy === 'move' ? 'Starting…' : 'Move'}
-            </button>
-          </div>
-        </>
+        <DialogFooter error={error} errorPrefix="Not moved:" onCancel={props.onClose}>
+          <MoveButtons
+            busy={busy}
+            blocked={problem !== undefined}
+            movingLabel="Starting…"
+            onPreview={preview}
+            onMove={move}
+          />
+        </DialogFooter>
       }
     >
       <div class="form">
-        <label>
-          <span>Namespace</span>
-          <input type="text" value={ns} readOnly />
-        </label>
-        <label>
-          <span>New parent</span>
-          <select
-            name="new-parent"
-            value={parent}
-            onChange={(e) => changed(setParent)(e.currentTarget.value)}
-          >
-            {parents.map((p) => (
-              <option key={p} value={p} disabled={nsDepth(p) >= MAX_NAMESPACE_DEPTH}>
-                {p === '' ? '/ (root)' : p}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          <span>New name</span>
-          <input
-            type="text"
-            name="new-name"
-            value={name}
-            maxLength={64}
-            aria-invalid={nameProblem !== undefined}
-            onInput={(e) => changed(setName)(e.currentTarget.value)}
-          />
-        </label>
+        <TextField label="Namespace" value={ns} readOnly />
+        <SelectField label="New parent" name="new-parent" value={parent} onValue={changed(setParent)}>
+          {parents.map((p) => (
+            <option key={p} value={p} disabled={nsDepth(p) >= MAX_NAMESPACE_DEPTH}>
+              {p === '' ? '/ (root)' : p}
+            </option>
+          ))}
+        </SelectField>
+        <TextField
+          label="New name"
+          name="new-name"
+          value={name}
+          maxLength={64}
+          invalid={nameProblem !== undefined}
+          onValue={changed(setName)}
+        />
         <p class="hint">
           New path: <code data-testid="target-path">{nameProblem === undefined ? target : '—'}</code>. If it
           exists, the contents are merged into it.
         </p>
-        {problem !== undefined && (
-          <p class="field-error" role="alert">
-            {problem}
-          </p>
-        )}
+        {problem !== undefined && <FieldError>{problem}</FieldError>}
         <details class="advanced">
           <summary>Advanced</summary>
-          <label>
-            <span>Max depth</span>
-            <select
-              name="max-depth"
-              value={maxDepth}
-              onChange={(e) => changed(setMaxDepth)(e.currentTarget.value)}
-            >
-              <option value="">Unlimited (whole subtree)</option>
-              {depthOptions.map((d) => (
-                <option key={d} value={String(d)}>
-                  {d === 0 ? '0 (only the groups directly in it)' : String(d)}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label class="check">
-            <input
-              type="checkbox"
-              name="merge-groups"
-              checked={merge}
-              onChange={(e) => changed(setMerge)(e.currentTarget.checked)}
-            />
-            <span>Merge groups into same-named groups at the target (same owner, older snapshots only)</span>
-          </label>
-          <label class="check">
-            <input
-              type="checkbox"
-              name="delete-source"
-              checked={deleteSource}
-              onChange={(e) => changed(setDeleteSource)(e.currentTarget.checked)}
-            />
-            <span>Delete the emptied source namespaces</span>
-          </label>
+          <SelectField label="Max depth" name="max-depth" value={maxDepth} onValue={changed(setMaxDepth)}>
+            <option value="">Unlimited (whole subtree)</option>
+            {depthOptions.map((d) => (
+              <option key={d} value={String(d)}>
+                {d === 0 ? '0 (only the groups directly in it)' : String(d)}
+              </option>
+            ))}
+          </SelectField>
+          <CheckField name="merge-groups" checked={merge} onValue={changed(setMerge)}>
+            Merge groups into same-named groups at the target (same owner, older snapshots only)
+          </CheckField>
+          <CheckField name="delete-source" checked={deleteSource} onValue={changed(setDeleteSource)}>
+            Delete the emptied source namespaces
+          </CheckField>
         </details>
       </div>
       {plan !== undefined && <PlanView plan={plan} />}

@@ -4,8 +4,9 @@ import { useEffect, useState } from 'preact/hooks'
 import { useApp } from '../app-context.js'
 import type { GroupNode } from '../content-model.js'
 import { nsLabel } from '../format.js'
+import { useSubmit } from '../use-submit.js'
 import { Dialog } from './dialog.js'
-import { ErrorBox } from './error-box.js'
+import { BusyButton, DialogFooter } from './dialog-footer.js'
 
 /** The dialog. */
 export function NotesDialog(props: {
@@ -18,8 +19,7 @@ export function NotesDialog(props: {
   const { group } = props
   const ref = { type: group.type, id: group.id }
   const [notes, setNotes] = useState<string | undefined>(undefined)
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(undefined)
+  const { busy, error, setError, run } = useSubmit()
   useEffect(() => {
     client
       .getGroupNotes(props.store, group.ns, ref)
@@ -29,39 +29,28 @@ export function NotesDialog(props: {
         setNotes('')
       })
   }, [])
-  const save = async (): Promise<void> => {
-    setBusy(true)
-    setError(undefined)
-    try {
+  const save = (): Promise<void> =>
+    run(async () => {
       await client.setGroupNotes(props.store, group.ns, ref, notes ?? '')
       props.onSaved()
-    } catch (e) {
-      setError(e)
-      setBusy(false)
-    }
-  }
+    })
   return (
     <Dialog
       title={`Notes of '${group.name}' in ${nsLabel(group.ns)}`}
       onClose={props.onClose}
       testId="notes-dialog"
       footer={
-        <>
-          <ErrorBox error={error} />
-          <div class="buttons">
-            <button type="button" onClick={props.onClose}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              class="primary"
-              disabled={busy || notes === undefined}
-              onClick={() => void save()}
-            >
-              {busy ? 'Saving…' : 'Save'}
-            </button>
-          </div>
-        </>
+        <DialogFooter error={error} onCancel={props.onClose}>
+          <BusyButton
+            kind="primary"
+            disabled={busy || notes === undefined}
+            busy={busy}
+            busyLabel="Saving…"
+            onClick={save}
+          >
+            Save
+          </BusyButton>
+        </DialogFooter>
       }
     >
       <textarea

@@ -4,9 +4,11 @@ import { useEffect, useState } from 'preact/hooks'
 import { useApp } from '../app-context.js'
 import type { GroupNode } from '../content-model.js'
 import { nsLabel } from '../format.js'
+import { useSubmit } from '../use-submit.js'
 import { ownerProblem } from '../validation.js'
 import { Dialog } from './dialog.js'
-import { ErrorBox } from './error-box.js'
+import { BusyButton, DialogFooter } from './dialog-footer.js'
+import { FieldError, TextField } from './form-field.js'
 
 /** The dialog. */
 export function OwnerDialog(props: {
@@ -19,8 +21,7 @@ export function OwnerDialog(props: {
   const { group } = props
   const [owner, setOwner] = useState(group.owner)
   const [known, setKnown] = useState<string[]>([])
-  const [busy, setBusy] = useState(false)
-  const [error, setError] = useState<unknown>(undefined)
+  const { busy, error, run } = useSubmit()
   useEffect(() => {
     // Suggestions only: a caller without Sys.Audit still types the auth id.
     client
@@ -32,15 +33,10 @@ export function OwnerDialog(props: {
   const submit = async (e?: Event): Promise<void> => {
     e?.preventDefault()
     if (problem !== undefined) return
-    setBusy(true)
-    setError(undefined)
-    try {
+    await run(async () => {
       await client.changeOwner(props.store, group.ns, { type: group.type, id: group.id }, owner)
       props.onChanged()
-    } catch (err) {
-      setError(err)
-      setBusy(false)
-    }
+    })
   }
   return (
     <Dialog
@@ -48,49 +44,30 @@ export function OwnerDialog(props: {
       onClose={props.onClose}
       testId="owner-dialog"
       footer={
-        <>
-          <ErrorBox error={error} prefix="Owner not changed:" />
-          <div class="buttons">
-            <button type="button" onClick={props.onClose}>
-              Cancel
-            </button>
-            <button
-              type="button"
-              class="primary"
-              disabled={busy || problem !== undefined}
-              onClick={() => void submit()}
-            >
-              {busy ? 'Saving…' : 'Change owner'}
-            </button>
-          </div>
-        </>
+        <DialogFooter error={error} errorPrefix="Owner not changed:" onCancel={props.onClose}>
+          <BusyButton
+            kind="primary"
+            disabled={busy || problem !== undefined}
+            busy={busy}
+            busyLabel="Saving…"
+            onClick={submit}
+          >
+            Change owner
+          </BusyButton>
+        </DialogFooter>
       }
     >
       <form class="form" onSubmit={(e) => void submit(e)}>
-        <label>
-          <span>Group</span>
-          <input type="text" value={`${group.name} in ${nsLabel(group.ns)}`} readOnly />
-        </label>
-        <label>
-          <span>Current owner</span>
-          <input type="text" value={group.owner} readOnly />
-        </label>
-        <label>
-          <span>New owner</span>
-          <input
-            type="text"
-            name="new-owner"
-            list="known-owners"
-            value={owner}
-            onInput={(e) => setOwner(e.currentTarget.value)}
-          />
+        <TextField label="Group" value={`${group.name} in ${nsLabel(group.ns)}`} readOnly />
+        <TextField label="Current owner" value={group.owner} readOnly />
+        <TextField label="New owner" name="new-owner" list="known-owners" value={owner} onValue={setOwner}>
           <datalist id="known-owners">
             {known.map((k) => (
               <option key={k} value={k} />
             ))}
           </datalist>
-        </label>
-        {owner !== group.owner && problem !== undefined && <p class="field-error">{problem}</p>}
+        </TextField>
+        {owner !== group.owner && problem !== undefined && <FieldError quiet>{problem}</FieldError>}
       </form>
     </Dialog>
   )

@@ -5,6 +5,7 @@ import { followTask, type TaskLogLine, type TaskStatus } from '../../../src/clie
 import { useApp } from '../app-context.js'
 import { formatDuration, formatTime } from '../format.js'
 import { Dialog } from './dialog.js'
+import { DialogFooter } from './dialog-footer.js'
 import { ErrorBox } from './error-box.js'
 import { statusClass, statusText, taskTitle } from './task-text.js'
 
@@ -51,19 +52,16 @@ export function TaskViewer(props: { upid: string; onClose: () => void }) {
       wide
       testId="task-viewer"
       footer={
-        <>
-          <ErrorBox error={stopError} prefix="Could not stop:" />
-          <div class="buttons">
-            {running && status !== undefined && (
-              <button type="button" class="danger" onClick={() => void stop()}>
-                Stop
-              </button>
-            )}
-            <button type="button" class="primary" onClick={props.onClose}>
-              Close
+        <DialogFooter error={stopError} errorPrefix="Could not stop:">
+          {running && status !== undefined && (
+            <button type="button" class="danger" onClick={() => void stop()}>
+              Stop
             </button>
-          </div>
-        </>
+          )}
+          <button type="button" class="primary" onClick={props.onClose}>
+            Close
+          </button>
+        </DialogFooter>
       }
     >
       <ErrorBox error={error} prefix="Cannot read the task:" />

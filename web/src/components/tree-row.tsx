@@ -2,12 +2,26 @@
 import type { GroupNode, NamespaceNode, SnapshotNode } from '../content-model.js'
 import { formatBytes, formatTime, nsLabel } from '../format.js'
 import type { Row } from '../tree-rows.js'
+import { ActionButton } from './action-button.js'
 
 /** Namespace actions. */
 export type NamespaceAction = 'create' | 'move' | 'delete'
 
 /** Group actions. */
 export type GroupAction = 'move' | 'owner' | 'notes' | 'forget'
+
+/** The buttons of a group row, in order. */
+const GROUP_ACTIONS: {
+  action: GroupAction
+  text: string
+  title: (group: string) => string
+  danger?: true
+}[] = [
+  { action: 'move', text: 'Move', title: (g) => `Move group '${g}'` },
+  { action: 'owner', text: 'Owner', title: (g) => `Change owner of '${g}'` },
+  { action: 'notes', text: 'Notes', title: (g) => `Notes of '${g}'` },
+  { action: 'forget', text: 'Forget', title: (g) => `Forget group '${g}'`, danger: true },
+]
 
 /** Properties of TreeRow. */
 export interface TreeRowProps {
@@ -71,36 +85,29 @@ export function TreeRow(props: TreeRowProps) {
         <td class="notes-cell" />
         <td class="actions-col">
           {props.canCreateChild && (
-            <button
-              type="button"
-              class="action"
+            <ActionButton
               title={`Add a namespace below '${nsLabel(n.ns)}'`}
-              aria-label={`Add namespace below '${nsLabel(n.ns)}'`}
+              label={`Add namespace below '${nsLabel(n.ns)}'`}
               onClick={() => props.onNamespaceAction('create', n)}
             >
               + Namespace
-            </button>
+            </ActionButton>
           )}
           {n.ns !== '' && (
             <>
-              <button
-                type="button"
-                class="action"
+              <ActionButton
                 title={`Move namespace '${n.ns}'`}
-                aria-label={`Move namespace '${n.ns}'`}
                 onClick={() => props.onNamespaceAction('move', n)}
               >
                 Move
-              </button>
-              <button
-                type="button"
-                class="action danger"
+              </ActionButton>
+              <ActionButton
                 title={`Delete namespace '${n.ns}'`}
-                aria-label={`Delete namespace '${n.ns}'`}
+                danger
                 onClick={() => props.onNamespaceAction('delete', n)}
               >
                 Delete
-              </button>
+              </ActionButton>
             </>
           )}
         </td>
@@ -133,42 +140,16 @@ export function TreeRow(props: TreeRowProps) {
           {n.notes}
         </td>
         <td class="actions-col">
-          <button
-            type="button"
-            class="action"
-            title={`Move group '${n.name}'`}
-            aria-label={`Move group '${n.name}'`}
-            onClick={() => props.onGroupAction('move', n)}
-          >
-            Move
-          </button>
-          <button
-            type="button"
-            class="action"
-            title={`Change owner of '${n.name}'`}
-            aria-label={`Change owner of '${n.name}'`}
-            onClick={() => props.onGroupAction('owner', n)}
-          >
-            Owner
-          </button>
-          <button
-            type="button"
-            class="action"
-            title={`Notes of '${n.name}'`}
-            aria-label={`Notes of '${n.name}'`}
-            onClick={() => props.onGroupAction('notes', n)}
-          >
-            Notes
-          </button>
-          <button
-            type="button"
-            class="action danger"
-            title={`Forget group '${n.name}'`}
-            aria-label={`Forget group '${n.name}'`}
-            onClick={() => props.onGroupAction('forget', n)}
-          >
-            Forget
-          </button>
+          {GROUP_ACTIONS.map((a) => (
+            <ActionButton
+              key={a.action}
+              title={a.title(n.name)}
+              danger={a.danger === true}
+              onClick={() => props.onGroupAction(a.action, n)}
+            >
+              {a.text}
+            </ActionButton>
+          ))}
         </td>
       </tr>
     )
