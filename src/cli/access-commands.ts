@@ -1,10 +1,13 @@
 import type { Command } from 'commander'
 
 import { parseAuthid, parseUserid } from '../api-types/index.js'
-import { AccessConfig } from '../config/access-config.js'
 import { ValidationError } from '../errors.js'
-import { cliContext, parseBool } from './context.js'
-import { emit, formatTable, type OutputSink } from './output.js'
+import { localAccessOps, type AccessOps } from './access-ops.js'
+import { printAcl, printDone, printNewToken, printRegeneratedToken, printUsers } from './access-views.js'
+import { cliContext, parseBool, type CliContext } from './context.js'
+import type { OutputSink } from './output.js'
+import { remoteAccessOps } from './remote-access-ops.js'
+import { isRemote, remoteClient } from './remote-context.js'
 
 /** Reads a password from `--password` or the environment variable PBS_STORE_PASSWORD. */
 function passwordFrom(opt: string | undefined, required: boolean): string | undefined {
@@ -14,17 +17,27 @@ function passwordFrom(opt: string | undefined, required: boolean): string | unde
   return p === '' ? undefined : p
 }
 
-function accessOf(
-  cmd: Command,
-  sink: OutputSink,
-): { access: AccessConfig; ctx: ReturnType<typeof cliContext> } {
+/** The context and the access operations of this invocation: local, or the server's with --server. */
+async function accessOf(cmd: Command, sink: OutputSink): Promise<{ ops: AccessOps; ctx: CliContext }> {
   const ctx = cliContext(cmd, sink)
-  return { access: new AccessConfig(ctx.installation.etcDir), ctx }
+  const ops = isRemote(cmd)
+    ? remoteAccessOps((await remoteClient(cmd)).access)
+    : localAccessOps(ctx.installation.etcDir)
+  return { ops, ctx }
+}
+
+/** `user@realm!name` split, or a ValidationError naming the argument. */
+function tokenArg(tokenid: string): { userid: string; name: string } {
+  const a = parseAuthid(tokenid, 'tokenid')
+  if (a.tokenName === undefined)
+    throw new ValidationError('tokenid', tokenid, "must have the form 'user@realm!name'")
+  return { userid: a.userid, name: a.tokenName }
 }
 
 /**
- * `pbs-store user|token|acl …`: local management of users, API tokens and ACLs (editing user.cfg,
- * shadow.json, token.shadow and acl.cfg under their locks; a running server sees the changes).
+ * `pbs-store user|token|acl …`: management of users, API tokens and ACLs. Locally it edits
+ * user.cfg, shadow.json, token.shadow and acl.cfg under their locks (a running server sees the
+ * changes); with --server it calls the access endpoints with the caller's privileges.
  */
 export function registerAccessCommands(program: Command, sink: OutputSink): void {
   const user = program.command('user').description('manage users (pbs realm)')
@@ -32,21 +45,8 @@ export function registerAccessCommands(program: Command, sink: OutputSink): void
     .command('list')
     .description('list users and their tokens')
     .action(async (_o: unknown, cmd: Command) => {
-      const { access, ctx } = accessOf(cmd, sink)
-      const { config } = await access.users()
-      const rows = [...config.users.values()].map((u) => ({
-        ...u,
-        tokens: [...config.tokens.keys()].filter((t) => t.startsWith(`${u.userid}!`)),
-      }))
-      emit(sink, ctx.format, rows, () =>
-        formatTable(rows, [
-          { header: 'userid', value: (r) => r.userid },
-          { header: 'enable', value: (r) => r.enable ?? true },
-          { header: 'expire', value: (r) => r.expire ?? 0 },
-          { header: 'tokens', value: (r) => r.tokens.join(', ') },
-          { header: 'comment', value: (r) => r.comment },
-        ]),
-      )
+      const { ops, ctx } = await accessOf(cmd, sink)
+      printUsers(ctx, await ops.listUsers())
     })
   user
     .command('create <userid>')
@@ -56,14 +56,14 @@ export function registerAccessCommands(program: Command, sink: OutputSink): void
     .option('--email <address>', 'e-mail address')
     .action(
       async (userid: string, o: { password?: string; comment?: string; email?: string }, cmd: Command) => {
-        const { access, ctx } = accessOf(cmd, sink)
         parseUserid(userid, 'userid')
-        await access.createUser(
+        const { ops, ctx } = await accessOf(cmd, sink)
+        await ops.createUser(
           userid,
           { ...(o.comment ? { comment: o.comment } : {}), ...(o.email ? { email: o.email } : {}) },
           passwordFrom(o.password, false),
         )
-        emit(sink, ctx.format, { userid }, () => `created user '${userid}'\n`)
+        printDone(ctx, { userid }, `created user '${userid}'`)
       },
     )
   user
@@ -79,35 +79,41 @@ export function registerAccessCommands(program: Command, sink: OutputSink): void
         o: { comment?: string; email?: string; enable?: string; expire?: string },
         cmd: Command,
       ) => {
-        const { access, ctx } = accessOf(cmd, sink)
         const expire = o.expire === undefined ? undefined : Number(o.expire)
         if (expire !== undefined && (!Number.isSafeInteger(expire) || expire < 0))
           throw new ValidationError('--expire', o.expire, 'must be an epoch (seconds), 0 = never')
-        await access.updateUser(userid, {
+        const enable = o.enable === undefined ? undefined : parseBool(o.enable, '--enable')
+        const { ops, ctx } = await accessOf(cmd, sink)
+        await ops.updateUser(userid, {
           ...(o.comment !== undefined ? { comment: o.comment } : {}),
           ...(o.email !== undefined ? { email: o.email } : {}),
-          ...(o.enable !== undefined ? { enable: parseBool(o.enable, '--enable') } : {}),
+          ...(enable !== undefined ? { enable } : {}),
           ...(expire !== undefined ? { expire } : {}),
         })
-        emit(sink, ctx.format, { userid }, () => `updated user '${userid}'\n`)
+        printDone(ctx, { userid }, `updated user '${userid}'`)
       },
     )
   user
     .command('passwd <userid>')
     .description('set the password of a pbs-realm user (--password or PBS_STORE_PASSWORD)')
     .option('--password <password>', 'new password')
-    .action(async (userid: string, o: { password?: string }, cmd: Command) => {
-      const { access, ctx } = accessOf(cmd, sink)
-      await access.setPassword(userid, passwordFrom(o.password, true)!)
-      emit(sink, ctx.format, { userid }, () => `password of '${userid}' changed\n`)
+    .option(
+      '--confirmation-password <password>',
+      'with --server: your current password (needed to change your own without Permissions.Modify on /)',
+    )
+    .action(async (userid: string, o: { password?: string; confirmationPassword?: string }, cmd: Command) => {
+      const password = passwordFrom(o.password, true)!
+      const { ops, ctx } = await accessOf(cmd, sink)
+      await ops.setPassword(userid, password, o.confirmationPassword)
+      printDone(ctx, { userid }, `password of '${userid}' changed`)
     })
   user
     .command('delete <userid>')
     .description('delete a user with its tokens and ACL entries')
     .action(async (userid: string, _o: unknown, cmd: Command) => {
-      const { access, ctx } = accessOf(cmd, sink)
-      await access.deleteUser(userid)
-      emit(sink, ctx.format, { userid }, () => `deleted user '${userid}'\n`)
+      const { ops, ctx } = await accessOf(cmd, sink)
+      await ops.deleteUser(userid)
+      printDone(ctx, { userid }, `deleted user '${userid}'`)
     })
 
   const token = program.command('token').description('manage API tokens')
@@ -116,39 +122,26 @@ export function registerAccessCommands(program: Command, sink: OutputSink): void
     .description('create an API token `user@realm!name`; prints the secret once')
     .option('--comment <text>', 'comment')
     .action(async (tokenid: string, o: { comment?: string }, cmd: Command) => {
-      const { access, ctx } = accessOf(cmd, sink)
-      const a = parseAuthid(tokenid, 'tokenid')
-      if (a.tokenName === undefined)
-        throw new ValidationError('tokenid', tokenid, "must have the form 'user@realm!name'")
-      const value = await access.createToken(a.userid, a.tokenName, o.comment ? { comment: o.comment } : {})
-      emit(
-        sink,
-        ctx.format,
-        { tokenid, value },
-        () => `tokenid: ${tokenid}\nsecret:  ${value}\n(the secret is shown only once)\n`,
-      )
+      const { userid, name } = tokenArg(tokenid)
+      const { ops, ctx } = await accessOf(cmd, sink)
+      printNewToken(ctx, tokenid, await ops.createToken(userid, name, o.comment || undefined))
     })
   token
     .command('regenerate <tokenid>')
     .description('replace the secret of an API token; prints the new secret once')
     .action(async (tokenid: string, _o: unknown, cmd: Command) => {
-      const { access, ctx } = accessOf(cmd, sink)
-      const a = parseAuthid(tokenid, 'tokenid')
-      if (a.tokenName === undefined)
-        throw new ValidationError('tokenid', tokenid, "must have the form 'user@realm!name'")
-      const secret = await access.updateToken(a.userid, a.tokenName, {}, { regenerate: true })
-      emit(sink, ctx.format, { tokenid, secret }, () => `tokenid: ${tokenid}\nsecret:  ${secret}\n`)
+      const { userid, name } = tokenArg(tokenid)
+      const { ops, ctx } = await accessOf(cmd, sink)
+      printRegeneratedToken(ctx, tokenid, await ops.regenerateToken(userid, name))
     })
   token
     .command('delete <tokenid>')
     .description('delete an API token with its ACL entries')
     .action(async (tokenid: string, _o: unknown, cmd: Command) => {
-      const { access, ctx } = accessOf(cmd, sink)
-      const a = parseAuthid(tokenid, 'tokenid')
-      if (a.tokenName === undefined)
-        throw new ValidationError('tokenid', tokenid, "must have the form 'user@realm!name'")
-      await access.deleteToken(a.userid, a.tokenName)
-      emit(sink, ctx.format, { tokenid }, () => `deleted token '${tokenid}'\n`)
+      const { userid, name } = tokenArg(tokenid)
+      const { ops, ctx } = await accessOf(cmd, sink)
+      await ops.deleteToken(userid, name)
+      printDone(ctx, { tokenid }, `deleted token '${tokenid}'`)
     })
 
   const acl = program.command('acl').description('manage access control lists')
@@ -156,42 +149,25 @@ export function registerAccessCommands(program: Command, sink: OutputSink): void
     .command('list')
     .description('list ACL entries')
     .action(async (_o: unknown, cmd: Command) => {
-      const { access, ctx } = accessOf(cmd, sink)
-      const rows = (await access.acl()).config.entries
-      emit(sink, ctx.format, rows, () =>
-        formatTable(rows, [
-          { header: 'path', value: (r) => r.path },
-          { header: 'auth-id', value: (r) => r.ugid },
-          { header: 'role', value: (r) => r.roleid },
-          { header: 'propagate', value: (r) => r.propagate },
-        ]),
-      )
+      const { ops, ctx } = await accessOf(cmd, sink)
+      printAcl(ctx, await ops.listAcl())
     })
   acl
     .command('set <path> <auth-id> <role>')
     .description('grant a role on a path (e.g. /datastore/store1/ns1 alice@pbs DatastoreAdmin)')
     .option('--propagate <bool>', 'inherit to sub-paths', 'true')
     .action(async (path: string, authid: string, role: string, o: { propagate: string }, cmd: Command) => {
-      const { access, ctx } = accessOf(cmd, sink)
-      await access.modifyAcl({ path, authid, role, propagate: parseBool(o.propagate, '--propagate') })
-      emit(
-        sink,
-        ctx.format,
-        { path, 'auth-id': authid, role },
-        () => `granted ${role} on ${path} to ${authid}\n`,
-      )
+      const propagate = parseBool(o.propagate, '--propagate')
+      const { ops, ctx } = await accessOf(cmd, sink)
+      await ops.modifyAcl({ path, authid, role, propagate })
+      printDone(ctx, { path, 'auth-id': authid, role }, `granted ${role} on ${path} to ${authid}`)
     })
   acl
     .command('remove <path> <auth-id> <role>')
     .description('remove a role from a path')
     .action(async (path: string, authid: string, role: string, _o: unknown, cmd: Command) => {
-      const { access, ctx } = accessOf(cmd, sink)
-      await access.modifyAcl({ path, authid, role, remove: true })
-      emit(
-        sink,
-        ctx.format,
-        { path, 'auth-id': authid, role },
-        () => `removed ${role} on ${path} from ${authid}\n`,
-      )
+      const { ops, ctx } = await accessOf(cmd, sink)
+      await ops.modifyAcl({ path, authid, role, remove: true })
+      printDone(ctx, { path, 'auth-id': authid, role }, `removed ${role} on ${path} from ${authid}`)
     })
 }

@@ -4,7 +4,10 @@ import { loadDatastoreConfig } from '../config/datastore-config.js'
 import { createDatastore } from '../datastore/index.js'
 import { ValidationError } from '../errors.js'
 import { cliContext } from './context.js'
-import { emit, formatTable, type OutputSink } from './output.js'
+import { emit, type OutputSink } from './output.js'
+import { isRemote, remoteClient } from './remote-context.js'
+import { remoteDatastoreList } from './remote-datastore-commands.js'
+import { datastoreTable, type DatastoreRow } from './views.js'
 
 /** `pbs-store datastore …` */
 export function registerDatastoreCommands(program: Command, sink: OutputSink): void {
@@ -74,24 +77,14 @@ export function registerDatastoreCommands(program: Command, sink: OutputSink): v
     .description('list configured datastores')
     .action(async (_opts: unknown, cmd: Command) => {
       const ctx = cliContext(cmd, sink)
+      if (isRemote(cmd)) return remoteDatastoreList(ctx, await remoteClient(cmd))
       const cfg = await loadDatastoreConfig(ctx.installation.etcDir)
-      const rows = [...cfg.datastores.values()].map((e) => ({
+      const rows: DatastoreRow[] = [...cfg.datastores.values()].map((e) => ({
         store: e.name,
         path: e.path,
         comment: e.comment ?? null,
         'backend-type': e.backend.type,
       }))
-      emit(sink, ctx.format, rows, () =>
-        formatTable(
-          rows,
-          [
-            { header: 'store', value: (r) => r.store },
-            { header: 'path', value: (r) => r.path },
-            { header: 'backend', value: (r) => r['backend-type'] },
-            { header: 'comment', value: (r) => r.comment },
-          ],
-          'no datastores configured',
-        ),
-      )
+      emit(sink, ctx.format, rows, () => datastoreTable(rows))
     })
 }

@@ -14,9 +14,14 @@ import {
 import { cliContext, nsFrom, storeFrom } from './context.js'
 import { addGroupMoveCommand } from './move-commands.js'
 import { emit, type OutputSink } from './output.js'
-import { remoteGroupList } from './remote-commands.js'
 import { isRemote, remoteClient } from './remote-context.js'
-import { groupTable } from './views.js'
+import {
+  remoteChangeOwner,
+  remoteGroupForget,
+  remoteGroupList,
+  remoteGroupNotes,
+} from './remote-group-commands.js'
+import { groupTable, printGroupForget, printNotes, printNotesUpdated, printOwnerChanged } from './views.js'
 
 /** `pbs-store group …` */
 export function registerGroupCommands(program: Command, sink: OutputSink): void {
@@ -57,15 +62,15 @@ export function registerGroupCommands(program: Command, sink: OutputSink): void 
       const ctx = cliContext(cmd, sink)
       const g = parseGroupPath(spec, 'group')
       const ns = nsFrom(opts.ns)
+      if (isRemote(cmd)) return remoteGroupNotes(ctx, await remoteClient(cmd), opts.store, ns, g, opts.set)
       const store = await storeFrom(ctx, opts.store)
       if (opts.set !== undefined) {
         await setNotes(store, ns, g, opts.set)
-        emit(sink, ctx.format, null, () => `notes of ${store.describeGroup(ns, g)} updated\n`)
+        printNotesUpdated(ctx, ns, g)
         return
       }
       await assertGroupExists(store, ns, g)
-      const notes = (await readNotes(store, ns, g)) ?? ''
-      emit(sink, ctx.format, notes, () => (notes.endsWith('\n') || notes === '' ? notes : `${notes}\n`))
+      printNotes(ctx, (await readNotes(store, ns, g)) ?? '')
     })
 
   group
@@ -80,15 +85,12 @@ export function registerGroupCommands(program: Command, sink: OutputSink): void 
       const g = parseGroupPath(spec, 'group')
       const ns = nsFrom(opts.ns)
       parseAuthid(opts.newOwner, '--new-owner')
+      if (isRemote(cmd))
+        return remoteChangeOwner(ctx, await remoteClient(cmd), opts.store, ns, g, opts.newOwner)
       const store = await storeFrom(ctx, opts.store)
       const old = await getOwner(store, ns, g)
       await setOwner(store, ns, g, opts.newOwner)
-      emit(
-        sink,
-        ctx.format,
-        null,
-        () => `owner of ${store.describeGroup(ns, g)} changed from ${old} to ${opts.newOwner}\n`,
-      )
+      printOwnerChanged(ctx, ns, g, old, opts.newOwner)
     })
 
   group
@@ -101,17 +103,13 @@ export function registerGroupCommands(program: Command, sink: OutputSink): void 
       const ctx = cliContext(cmd, sink)
       const g = parseGroupPath(spec, 'group')
       const ns = nsFrom(opts.ns)
+      if (isRemote(cmd)) return remoteGroupForget(ctx, await remoteClient(cmd), opts.store, ns, g)
       const store = await storeFrom(ctx, opts.store)
       const r = await forgetGroup(store, ns, g)
-      const data = {
+      printGroupForget(ctx, ns, g, {
         'removed-groups': r.removedGroup ? 1 : 0,
         'removed-snapshots': r.removedSnapshots,
         'protected-snapshots': r.protectedKept,
-      }
-      emit(sink, ctx.format, data, () =>
-        r.removedGroup
-          ? `removed group ${store.describeGroup(ns, g)} (${r.removedSnapshots} snapshot(s))\n`
-          : `group ${store.describeGroup(ns, g)} only partially removed - ${r.protectedKept} protected snapshot(s) kept\n`,
-      )
+      })
     })
 }

@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander'
 
+import { ApiError, typedError } from '../client/index.js'
 import { DatastoreError, errorMessage } from '../errors.js'
 import { registerDataCommands } from './data-commands.js'
 import { registerDatastoreCommands } from './datastore-commands.js'
@@ -71,7 +72,9 @@ export async function main(argv: readonly string[], sink: OutputSink = processSi
   try {
     await program.parseAsync([...argv])
     return 0
-  } catch (e) {
+  } catch (thrown) {
+    // A failed API call fails like the same operation done locally.
+    const e = thrown instanceof ApiError ? typedError(thrown) : thrown
     if (e instanceof CommanderError) {
       // --help and --version end here too, with exit code 0.
       return e.exitCode === 0 ? 0 : EXIT_USAGE

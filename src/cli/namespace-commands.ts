@@ -4,7 +4,11 @@ import { BackupNamespace, parseMaxDepth } from '../api-types/index.js'
 import { createNamespace, deleteNamespace, listNamespaces } from '../datastore/index.js'
 import { cliContext, nsFrom, storeFrom } from './context.js'
 import { addNamespaceMoveCommand } from './move-commands.js'
-import { remoteNamespaceCreate, remoteNamespaceDelete, remoteNamespaceList } from './remote-commands.js'
+import {
+  remoteNamespaceCreate,
+  remoteNamespaceDelete,
+  remoteNamespaceList,
+} from './remote-namespace-commands.js'
 import { isRemote, remoteClient } from './remote-context.js'
 import { emit, formatTable, type OutputSink } from './output.js'
 

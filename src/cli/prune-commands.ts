@@ -11,7 +11,7 @@ import {
 } from '../datastore/prune/index.js'
 import { cliContext, nsFrom, storeFrom } from './context.js'
 import { emit, formatTable, type Column, type OutputSink } from './output.js'
-import { remotePrune } from './remote-commands.js'
+import { remotePrune, remotePruneDatastore } from './remote-commands.js'
 import { isRemote, remoteClient } from './remote-context.js'
 
 /** Options both prune commands share (commander camel-cases the flags). */
@@ -40,16 +40,8 @@ export function registerPruneCommands(program: Command, sink: OutputSink): void 
     const ns = nsFrom(opts.ns)
     const keep = keepFrom(opts)
     if (isRemote(cmd)) {
-      const params = {
-        'keep-last': keep.keepLast,
-        'keep-hourly': keep.keepHourly,
-        'keep-daily': keep.keepDaily,
-        'keep-weekly': keep.keepWeekly,
-        'keep-monthly': keep.keepMonthly,
-        'keep-yearly': keep.keepYearly,
-      }
       const client = await remoteClient(cmd)
-      return remotePrune(ctx, client, opts.store, ns, group, params, opts.dryRun === true)
+      return remotePrune(ctx, client, opts.store, ns, group, keepParams(keep), opts.dryRun === true)
     }
     const store = await storeFrom(ctx, opts.store)
     const result = await pruneGroup(store, ns, group, keep, { dryRun: opts.dryRun === true })
@@ -66,6 +58,14 @@ export function registerPruneCommands(program: Command, sink: OutputSink): void 
     const ns = nsFrom(opts.ns)
     const keep = keepFrom(opts)
     const depth = opts.maxDepth === undefined ? undefined : parseMaxDepth(opts.maxDepth, '--max-depth')
+    if (isRemote(cmd))
+      return remotePruneDatastore(ctx, await remoteClient(cmd), {
+        store: opts.store,
+        ns,
+        maxDepth: depth,
+        keep: keepParams(keep),
+        dryRun: opts.dryRun === true,
+      })
     const store = await storeFrom(ctx, opts.store)
     const result = await pruneDatastore(store, ns, depth, keep, { dryRun: opts.dryRun === true })
     report(sink, ctx.format, result.entries, result.warnings, opts.dryRun === true, true)
@@ -98,6 +98,18 @@ function keepFrom(opts: PruneCliOptions): KeepOptions {
     },
     '--',
   )
+}
+
+/** The retention options under their API names. */
+function keepParams(keep: KeepOptions): Record<string, number | undefined> {
+  return {
+    'keep-last': keep.keepLast,
+    'keep-hourly': keep.keepHourly,
+    'keep-daily': keep.keepDaily,
+    'keep-weekly': keep.keepWeekly,
+    'keep-monthly': keep.keepMonthly,
+    'keep-yearly': keep.keepYearly,
+  }
 }
 
 function report(

@@ -1,20 +1,31 @@
 /**
- * Remote mode of the datastore commands: the same arguments, but the work is done by the server
+ * Remote mode of the task-starting datastore commands (moves, verify, gc, prune, prune-datastore)
+ * and the task following they share: the same arguments, but the work is done by the server
  * through src/client. Task-starting commands follow the task log to its end and fail with the
- * task's exit status; output goes through the same emitters and tables as local mode.
+ * task's exit status; output goes through the same emitters and tables as local mode. The other
+ * areas: remote-group-, remote-snapshot-, remote-namespace-, remote-datastore- and
+ * remote-access-commands.ts.
  */
 import {
-  BackupNamespace,
+  type BackupNamespace,
   formatBackupTime,
   formatGroupPath,
   type BackupGroupRef,
   type BackupDirRef,
 } from '../api-types/index.js'
-import { followTask, taskSucceeded, type MovePlan, type PbsClient, type TaskStatus } from '../client/index.js'
+import {
+  ApiError,
+  followTask,
+  taskSucceeded,
+  typedError,
+  type MovePlan,
+  type PbsClient,
+  type TaskStatus,
+} from '../client/index.js'
 import { ConflictError, errorMessage } from '../errors.js'
 import type { CliContext } from './context.js'
 import { emit, formatTable } from './output.js'
-import { groupTable, printPlan, snapshotTable, type GroupRow } from './views.js'
+import { printPlan } from './views.js'
 
 /** The failure of a remote task, with its exit status as the message. */
 export class RemoteTaskError extends ConflictError {}
@@ -37,6 +48,21 @@ export async function followToEnd(ctx: CliContext, client: PbsClient, upid: stri
       exitstatus: status.exitstatus ?? null,
     })
   return status
+}
+
+/**
+ * Follows a started task to its end and prints `{upid, exitstatus}` (text: `done(exitstatus)`).
+ * @throws RemoteTaskError when the task failed
+ */
+export async function reportTask(
+  ctx: CliContext,
+  client: PbsClient,
+  upid: string,
+  done: (exitstatus: string) => string,
+): Promise<void> {
+  const status = await followToEnd(ctx, client, upid)
+  const exitstatus = status.exitstatus ?? 'OK'
+  emit(ctx.sink, ctx.format, { upid, exitstatus }, () => done(exitstatus))
 }
 
 /** What a remote group move needs. */
@@ -73,8 +99,9 @@ export async function remoteGroupMove(ctx: CliContext, client: PbsClient, m: Rem
       moved.push({ group: formatGroupPath(g), upid, exitstatus: status.exitstatus ?? 'OK' })
     } catch (e) {
       if (m.groups.length === 1) throw e
-      failed.push({ group: formatGroupPath(g), error: errorMessage(e), ...(upid ? { upid } : {}) })
-      ctx.sink.err(`error: ${errorMessage(e)}\n`)
+      const message = errorMessage(e instanceof ApiError ? typedError(e) : e)
+      failed.push({ group: formatGroupPath(g), error: message, ...(upid ? { upid } : {}) })
+      ctx.sink.err(`error: ${message}\n`)
     }
   }
   emit(ctx.sink, ctx.format, { moved, failed }, () =>
@@ -116,92 +143,12 @@ export async function remoteNamespaceMove(
     printPlan(ctx, await client.planMoveNamespace(m.store, o))
     return
   }
-  const upid = await client.moveNamespace(m.store, o)
-  const status = await followToEnd(ctx, client, upid)
-  emit(
-    ctx.sink,
-    ctx.format,
-    { upid, exitstatus: status.exitstatus },
-    () => `moved namespace '${m.source.display()}' to '${m.target.display()}' (task ${status.exitstatus})\n`,
+  await reportTask(
+    ctx,
+    client,
+    await client.moveNamespace(m.store, o),
+    (status) => `moved namespace '${m.source.display()}' to '${m.target.display()}' (task ${status})\n`,
   )
-}
-
-/** `group list` through the server (same rows as local mode). */
-export async function remoteGroupList(
-  ctx: CliContext,
-  client: PbsClient,
-  store: string,
-  ns: BackupNamespace,
-): Promise<void> {
-  const rows: GroupRow[] = (await client.listGroups(store, ns.toString())).map((g) => ({
-    'backup-type': g['backup-type'],
-    'backup-id': g['backup-id'],
-    'last-backup': g['last-backup'],
-    'backup-count': g['backup-count'],
-    owner: g.owner,
-    ...(g.comment === undefined ? {} : { comment: g.comment }),
-  }))
-  emit(ctx.sink, ctx.format, rows, () => groupTable(rows))
-}
-
-/** `snapshot list` through the server (the API's SnapshotListItem rows). */
-export async function remoteSnapshotList(
-  ctx: CliContext,
-  client: PbsClient,
-  store: string,
-  ns: BackupNamespace,
-  group: BackupGroupRef | undefined,
-): Promise<void> {
-  const rows = await client.listSnapshots(store, ns.toString(), group)
-  emit(ctx.sink, ctx.format, rows, () => snapshotTable(rows))
-}
-
-/** `namespace list` through the server. */
-export async function remoteNamespaceList(
-  ctx: CliContext,
-  client: PbsClient,
-  store: string,
-  parent: BackupNamespace,
-  maxDepth: number | undefined,
-): Promise<void> {
-  const list = await client.listNamespaces(store, {
-    parent: parent.toString(),
-    ...(maxDepth === undefined ? {} : { maxDepth }),
-  })
-  const rows = list.map((n) => ({ ns: n.ns }))
-  emit(ctx.sink, ctx.format, rows, () =>
-    formatTable(rows, [{ header: 'namespace', value: (n) => BackupNamespace.parse(n.ns).display() }]),
-  )
-}
-
-/** `namespace create` through the server. */
-export async function remoteNamespaceCreate(
-  ctx: CliContext,
-  client: PbsClient,
-  store: string,
-  target: BackupNamespace,
-): Promise<void> {
-  await client.createNamespace(store, target.name, target.parent()?.toString() ?? '')
-  emit(ctx.sink, ctx.format, target.toString(), () => `created namespace '${target.toString()}'\n`)
-}
-
-/** `namespace delete` through the server (follows the task when the server starts one). */
-export async function remoteNamespaceDelete(
-  ctx: CliContext,
-  client: PbsClient,
-  store: string,
-  target: BackupNamespace,
-  deleteGroups: boolean,
-): Promise<void> {
-  const r = await client.deleteNamespace(store, target.toString(), deleteGroups)
-  if (typeof r === 'string') {
-    const status = await followToEnd(ctx, client, r)
-    emit(ctx.sink, ctx.format, { upid: r, exitstatus: status.exitstatus }, () => {
-      return `deleted namespace '${target.toString()}' (task ${status.exitstatus})\n`
-    })
-    return
-  }
-  emit(ctx.sink, ctx.format, r, () => `deleted namespace '${target.toString()}'\n`)
 }
 
 /** Starts a datastore job (`gc`, `verify`, …) on the server and follows it. */
@@ -213,13 +160,11 @@ export async function remoteJob(
   params: Record<string, string | number | boolean | undefined>,
 ): Promise<void> {
   const upid = await client.api.post<string>(`/admin/datastore/${encodeURIComponent(store)}/${job}`, params)
-  const status = await followToEnd(ctx, client, upid)
-  emit(
-    ctx.sink,
-    ctx.format,
-    { upid, exitstatus: status.exitstatus },
-    () =>
-      `${job === 'gc' ? 'garbage collection' : 'verify'} on store '${store}' finished: ${status.exitstatus}\n`,
+  await reportTask(
+    ctx,
+    client,
+    upid,
+    (status) => `${job === 'gc' ? 'garbage collection' : 'verify'} on store '${store}' finished: ${status}\n`,
   )
 }
 
@@ -308,4 +253,37 @@ export async function remotePrune(
         : `kept ${kept}, removed ${items.length - kept} snapshot(s)\n`)
     )
   })
+}
+
+/** What a remote prune-datastore needs. */
+export interface RemotePruneDatastore {
+  store: string
+  ns: BackupNamespace
+  maxDepth: number | undefined
+  keep: Record<string, number | undefined>
+  dryRun: boolean
+}
+
+/**
+ * `prune-datastore` through the server: a task, followed to its end. Its log (to stderr in text
+ * mode) names every snapshot kept and removed; stdout gets `{upid, exitstatus}`.
+ */
+export async function remotePruneDatastore(
+  ctx: CliContext,
+  client: PbsClient,
+  p: RemotePruneDatastore,
+): Promise<void> {
+  const upid = await client.pruneDatastore(p.store, {
+    ns: p.ns.toString(),
+    maxDepth: p.maxDepth,
+    dryRun: p.dryRun,
+    keep: p.keep,
+  })
+  await reportTask(
+    ctx,
+    client,
+    upid,
+    (status) =>
+      `${p.dryRun ? 'dry run: ' : ''}prune of '${p.ns.display()}' on store '${p.store}' finished: ${status}\n`,
+  )
 }

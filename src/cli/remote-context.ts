@@ -111,18 +111,37 @@ async function credentialsFor(cmd: Command, server: string): Promise<ApiCredenti
   return { kind: 'ticket', username: saved.username, ticket: saved.ticket, csrf: saved.csrf }
 }
 
-/** Commands (paths below the program) that work against a server; the others are local only. */
+/** Commands (paths below the program) that work against a server. */
 const REMOTE_COMMANDS = new Set([
-  'group move',
-  'group list',
+  'datastore list',
   'namespace move',
   'namespace list',
   'namespace create',
   'namespace delete',
+  'group move',
+  'group list',
+  'group notes',
+  'group change-owner',
+  'group forget',
   'snapshot list',
+  'snapshot forget',
+  'snapshot protected',
+  'snapshot files',
   'verify',
   'gc',
   'prune',
+  'prune-datastore',
+  'user list',
+  'user create',
+  'user update',
+  'user passwd',
+  'user delete',
+  'token create',
+  'token regenerate',
+  'token delete',
+  'acl list',
+  'acl set',
+  'acl remove',
   'task list',
   'task log',
   'task status',
@@ -130,12 +149,22 @@ const REMOTE_COMMANDS = new Set([
   'login',
 ])
 
+/** Why a command works on the local installation only (by command path, or its first word). */
+const LOCAL_ONLY_REASONS: Record<string, string> = {
+  init: 'it sets up this installation',
+  'datastore create': 'the server has no endpoint to create datastores; run it on the server host',
+  backup: 'the server has no backup protocol endpoint',
+  restore: 'the server has no backup protocol endpoint',
+  serve: 'it runs the server itself',
+  s3: 'S3 endpoints and caches are administered on the server host',
+}
+
 /** Commands that only make sense against a server. */
 const SERVER_ONLY = new Set(['task', 'login'])
 
 /**
  * Refuses to run a local-only command when --server is given (it would silently work on the
- * local home instead), and a server-only command without it.
+ * local home instead), saying why, and a server-only command without it.
  * @throws ValidationError
  */
 export function assertRunnable(action: Command): void {
@@ -143,8 +172,10 @@ export function assertRunnable(action: Command): void {
   for (let c: Command | null = action; c?.parent; c = c.parent) names.unshift(c.name())
   const path = names.join(' ')
   const server = serverUrl(action)
-  if (server !== undefined && !REMOTE_COMMANDS.has(path))
-    throw new ValidationError('--server', server, `'${path}' works on the local datastore only`)
+  if (server !== undefined && !REMOTE_COMMANDS.has(path)) {
+    const why = LOCAL_ONLY_REASONS[path] ?? LOCAL_ONLY_REASONS[names[0] ?? ''] ?? 'it has no server endpoint'
+    throw new ValidationError('--server', server, `'${path}' works on the local datastore only (${why})`)
+  }
   if (server === undefined && SERVER_ONLY.has(names[0] ?? ''))
     throw new ValidationError('--server', undefined, `is required for '${path}' (or set PBS_STORE_SERVER)`)
 }

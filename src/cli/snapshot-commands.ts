@@ -1,6 +1,13 @@
 import type { Command } from 'commander'
 
-import { parseGroupPath, parseSnapshotPath, type BackupGroupRef } from '../api-types/index.js'
+import {
+  formatSnapshotPath,
+  parseGroupPath,
+  parseSnapshotPath,
+  type BackupDirRef,
+  type BackupGroupRef,
+  type BackupNamespace,
+} from '../api-types/index.js'
 import {
   assertNamespaceExists,
   assertSnapshotExists,
@@ -8,16 +15,32 @@ import {
   isProtected,
   listGroupRefs,
   listSnapshots,
+  loadManifest,
   readManifestSummary,
   readOwner,
   setProtected,
   snapshotFiles,
+  type Datastore,
+  type LoadedManifest,
 } from '../datastore/index.js'
+import { DatastoreError, NotFoundError } from '../errors.js'
+import { MANIFEST_BLOB_NAME } from '../format/index.js'
 import { cliContext, nsFrom, parseBool, storeFrom } from './context.js'
-import { emit, formatTable, type OutputSink } from './output.js'
-import { remoteSnapshotList } from './remote-commands.js'
+import { emit, type OutputSink } from './output.js'
 import { isRemote, remoteClient } from './remote-context.js'
-import { snapshotTable } from './views.js'
+import {
+  remoteSnapshotFiles,
+  remoteSnapshotForget,
+  remoteSnapshotList,
+  remoteSnapshotProtected,
+} from './remote-snapshot-commands.js'
+import {
+  printProtected,
+  printSnapshotFiles,
+  printSnapshotForgotten,
+  snapshotTable,
+  type SnapshotFileRow,
+} from './views.js'
 
 /** One row of `snapshot list --output-format json` (the PBS SnapshotListItem shape). */
 interface SnapshotRow {
@@ -93,9 +116,10 @@ export function registerSnapshotCommands(program: Command, sink: OutputSink): vo
       const ctx = cliContext(cmd, sink)
       const dir = parseSnapshotPath(spec, 'snapshot')
       const ns = nsFrom(opts.ns)
+      if (isRemote(cmd)) return remoteSnapshotForget(ctx, await remoteClient(cmd), opts.store, ns, dir)
       const store = await storeFrom(ctx, opts.store)
       await forgetSnapshot(store, ns, dir)
-      emit(sink, ctx.format, null, () => `removed snapshot ${store.describeSnapshot(ns, dir)}\n`)
+      printSnapshotForgotten(ctx, ns, dir)
     })
 
   snap
@@ -110,16 +134,12 @@ export function registerSnapshotCommands(program: Command, sink: OutputSink): vo
       const dir = parseSnapshotPath(spec, 'snapshot')
       const ns = nsFrom(opts.ns)
       const value = opts.set === undefined ? undefined : parseBool(opts.set, '--set')
+      if (isRemote(cmd))
+        return remoteSnapshotProtected(ctx, await remoteClient(cmd), opts.store, ns, dir, value)
       const store = await storeFrom(ctx, opts.store)
       if (value !== undefined) await setProtected(store, ns, dir, value)
       else await assertSnapshotExists(store, ns, dir)
-      const now = await isProtected(store, ns, dir)
-      emit(
-        sink,
-        ctx.format,
-        now,
-        () => `${store.describeSnapshot(ns, dir)} is ${now ? '' : 'not '}protected\n`,
-      )
+      printProtected(ctx, ns, dir, await isProtected(store, ns, dir))
     })
 
   snap
@@ -132,13 +152,48 @@ export function registerSnapshotCommands(program: Command, sink: OutputSink): vo
       const ctx = cliContext(cmd, sink)
       const dir = parseSnapshotPath(spec, 'snapshot')
       const ns = nsFrom(opts.ns)
+      if (isRemote(cmd)) return remoteSnapshotFiles(ctx, await remoteClient(cmd), opts.store, ns, dir)
       const store = await storeFrom(ctx, opts.store)
-      const files = await snapshotFiles(store, ns, dir)
-      emit(sink, ctx.format, files, () =>
-        formatTable(files, [
-          { header: 'file', value: (f) => f.filename },
-          { header: 'size', value: (f) => f.size },
-        ]),
-      )
+      printSnapshotFiles(ctx, await fileList(store, ns, dir))
     })
+}
+
+/**
+ * The files of a local snapshot in the shape of the API's `files` answer (so both modes print
+ * the same): the manifest's files with crypt mode and size, the manifest itself, then any other
+ * file of the directory. Like the API, a snapshot without a readable manifest is not found.
+ * @throws NotFoundError
+ */
+async function fileList(
+  store: Datastore,
+  ns: BackupNamespace,
+  dir: BackupDirRef,
+): Promise<SnapshotFileRow[]> {
+  const onDisk = await snapshotFiles(store, ns, dir)
+  let loaded: LoadedManifest | undefined
+  try {
+    loaded = await loadManifest(store, ns, dir)
+  } catch (e) {
+    if (!(e instanceof DatastoreError)) throw e
+  }
+  if (loaded === undefined)
+    throw new NotFoundError(`manifest not found for snapshot '${formatSnapshotPath(dir)}'`, {
+      store: store.name,
+      ns: ns.toString(),
+      snapshot: formatSnapshotPath(dir),
+    })
+  const files: SnapshotFileRow[] = loaded.manifest.files.map((f) => ({
+    filename: f.filename,
+    'crypt-mode': f['crypt-mode'],
+    size: f.size,
+  }))
+  files.push({
+    filename: MANIFEST_BLOB_NAME,
+    'crypt-mode': loaded.manifest.signature ? 'sign-only' : 'none',
+    size: loaded.rawSize,
+  })
+  for (const f of onDisk)
+    if (f.filename !== '.protected' && !files.some((x) => x.filename === f.filename))
+      files.push({ filename: f.filename })
+  return files
 }

@@ -4,6 +4,15 @@
  * so callers can show the message in plain words and still branch on status and code.
  */
 
+import {
+  AuthenticationError,
+  ERROR_CLASSES,
+  PermissionError,
+  ValidationError,
+  type DatastoreError,
+  type ErrorCode,
+} from '../errors.js'
+
 /** Per-parameter messages of a "parameter verification failed" answer. */
 export type ParameterErrors = Record<string, string>
 
@@ -60,6 +69,42 @@ export class ApiError extends Error {
 /** True when `e` is an ApiError (optionally with one of the given statuses). */
 export function isApiError(e: unknown, ...statuses: number[]): e is ApiError {
   return e instanceof ApiError && (statuses.length === 0 || statuses.includes(e.status))
+}
+
+/** The start of every permission failure message (PBS wording). */
+const PERMISSION_PREFIX = 'permission check failed'
+
+/**
+ * The typed error (src/errors.ts) an API failure stands for, so a caller shows and handles it as
+ * if the operation had failed locally: the class from the server's error code, its `data`, and
+ * for a ValidationError the message rebuilt from input, value and rule (the local wording, not
+ * PBS's "parameter verification failed"). A 403 always says "permission check failed" (PBS also
+ * sends bare in-handler texts such as "backup owner check failed"). Failures without a known
+ * code (no answer, foreign servers) stay ApiErrors.
+ */
+export function typedError(e: ApiError): DatastoreError | ApiError {
+  const Cls = Object.hasOwn(ERROR_CLASSES, e.code) ? ERROR_CLASSES[e.code as ErrorCode] : undefined
+  const message =
+    e.status === 403 && !e.message.toLowerCase().startsWith(PERMISSION_PREFIX)
+      ? `${PERMISSION_PREFIX} - ${e.message}`
+      : e.message
+  if (Cls === ValidationError) {
+    const { input, value, rule } = e.data
+    if (typeof input === 'string' && typeof rule === 'string')
+      return new ValidationError(input, value, rule, { cause: e })
+    return e
+  }
+  if (Cls !== undefined) {
+    const Typed = Cls as unknown as new (
+      m: string,
+      d: Record<string, unknown>,
+      o: ErrorOptions,
+    ) => DatastoreError
+    return new Typed(message, e.data, { cause: e })
+  }
+  if (e.status === 403) return new PermissionError(message, e.data, { cause: e })
+  if (e.status === 401) return new AuthenticationError(message, e.data, { cause: e })
+  return e
 }
 
 /** Response header in which pbs-store sends an error's `{code, data}` next to the PBS text body. */

@@ -3,7 +3,8 @@
  * ApiClient. Namespaces are passed in their API form (`a/b`, '' = root); the root namespace is
  * sent as "no `ns` parameter", as PBS clients do.
  */
-import type { BackupGroupRef } from '../api-types/index.js'
+import type { BackupDirRef, BackupGroupRef } from '../api-types/index.js'
+import { AccessClient } from './access-client.js'
 import { ApiClient, pathOf, type ApiClientOptions, type Params } from './api-client.js'
 import type {
   DatastoreListItem,
@@ -12,6 +13,7 @@ import type {
   GroupListItem,
   MovePlan,
   NamespaceListItem,
+  SnapshotFile,
   SnapshotListItem,
   TaskListItem,
   TaskLogPage,
@@ -57,13 +59,32 @@ export interface TaskListOptions {
   since?: number
 }
 
+/** Retention options of prune-datastore (API names). */
+export interface PruneDatastoreOptions {
+  /** Namespace ('' = root). */
+  ns: string
+  maxDepth?: number | undefined
+  dryRun: boolean
+  keep: {
+    'keep-last'?: number | undefined
+    'keep-hourly'?: number | undefined
+    'keep-daily'?: number | undefined
+    'keep-weekly'?: number | undefined
+    'keep-monthly'?: number | undefined
+    'keep-yearly'?: number | undefined
+  }
+}
+
 /** Typed API calls; see the module comment. */
 export class PbsClient {
   /** The underlying HTTP client (credentials, raw requests). */
   readonly api: ApiClient
+  /** Users, tokens, passwords and ACLs. */
+  readonly access: AccessClient
 
   constructor(api: ApiClient | ApiClientOptions = {}) {
     this.api = api instanceof ApiClient ? api : new ApiClient(api)
+    this.access = new AccessClient(this.api)
   }
 
   /** GET /version. */
@@ -112,9 +133,45 @@ export class PbsClient {
     return this.api.get(`${storePath(store)}/snapshots`, { ns: nsParam(ns), ...groupParams(group) })
   }
 
-  /** Deletes a group with its snapshots (protected ones stay). */
-  forgetGroup(store: string, ns: string, group: BackupGroupRef): Promise<DeleteResult | string | null> {
-    return this.api.delete(`${storePath(store)}/groups`, { ns: nsParam(ns), ...groupParams(group) })
+  /**
+   * Deletes a group with its snapshots (protected ones stay). With `errorOnProtected` false a
+   * group that keeps protected snapshots is a result, not an error.
+   */
+  forgetGroup(
+    store: string,
+    ns: string,
+    group: BackupGroupRef,
+    options: { errorOnProtected?: boolean } = {},
+  ): Promise<DeleteResult | string | null> {
+    return this.api.delete(`${storePath(store)}/groups`, {
+      ns: nsParam(ns),
+      ...groupParams(group),
+      'error-on-protected': options.errorOnProtected,
+    })
+  }
+
+  /** Deletes one snapshot (refused when protected). */
+  async forgetSnapshot(store: string, ns: string, dir: BackupDirRef): Promise<void> {
+    await this.api.delete(`${storePath(store)}/snapshots`, { ns: nsParam(ns), ...snapshotParams(dir) })
+  }
+
+  /** Files of a snapshot (manifest files, the manifest, then other files). */
+  snapshotFiles(store: string, ns: string, dir: BackupDirRef): Promise<SnapshotFile[]> {
+    return this.api.get(`${storePath(store)}/files`, { ns: nsParam(ns), ...snapshotParams(dir) })
+  }
+
+  /** Whether a snapshot is protected. */
+  isProtected(store: string, ns: string, dir: BackupDirRef): Promise<boolean> {
+    return this.api.get(`${storePath(store)}/protected`, { ns: nsParam(ns), ...snapshotParams(dir) })
+  }
+
+  /** Protects or unprotects a snapshot. */
+  async setProtected(store: string, ns: string, dir: BackupDirRef, value: boolean): Promise<void> {
+    await this.api.put(`${storePath(store)}/protected`, {
+      ns: nsParam(ns),
+      ...snapshotParams(dir),
+      protected: value,
+    })
   }
 
   /** The group notes ('' when none). */
@@ -154,6 +211,16 @@ export class PbsClient {
   /** The dry-run plan of a namespace move (nothing changes). */
   planMoveNamespace(store: string, o: MoveNamespaceOptions): Promise<MovePlan> {
     return this.api.post(`${storePath(store)}/move-namespace`, moveNamespaceParams(o, true))
+  }
+
+  /** Starts prune-datastore on a namespace subtree; returns the task UPID. */
+  pruneDatastore(store: string, o: PruneDatastoreOptions): Promise<string> {
+    return this.api.post(`${storePath(store)}/prune-datastore`, {
+      ns: nsParam(o.ns),
+      'max-depth': o.maxDepth,
+      'dry-run': o.dryRun,
+      ...o.keep,
+    })
   }
 
   /** Tasks, running first, newest first. */
@@ -209,6 +276,11 @@ function nsParam(ns: string | undefined): string | undefined {
 /** `backup-type` and `backup-id` of a group (nothing for undefined). */
 function groupParams(group: BackupGroupRef | undefined): Params {
   return group === undefined ? {} : { 'backup-type': group.type, 'backup-id': group.id }
+}
+
+/** `backup-type`, `backup-id` and `backup-time` of a snapshot. */
+function snapshotParams(dir: BackupDirRef): Params {
+  return { 'backup-type': dir.type, 'backup-id': dir.id, 'backup-time': dir.time }
 }
 
 /** Parameters of move-group; `merge-group` always explicit. */

@@ -4,6 +4,9 @@
  */
 import type { BackupType } from '../api-types/index.js'
 
+/** Dry-run move plans (`dry-run` answers of move-group and move-namespace). */
+export type { GroupMovePlan, MovePlan, S3RequestEstimate } from '../api-types/index.js'
+
 /** GET /admin/datastore item. */
 export interface DatastoreListItem {
   store: string
@@ -75,34 +78,6 @@ export interface DeleteResult {
   'removed-snapshots'?: number
 }
 
-/** One group in a dry-run move plan. */
-export interface GroupMovePlan {
-  ns: string
-  'target-ns': string
-  /** `type/id`. */
-  group: string
-  snapshots: number
-  /** 'create' = new group at the target; 'merge' = into the existing one; 'conflict' = would fail. */
-  action: 'create' | 'merge' | 'conflict'
-  'target-snapshots': number
-  /** Why it would fail. */
-  conflict?: string
-  /** What happens to the notes: `none`, `move`, `keep-target` or `identical`. */
-  notes: string
-}
-
-/** A dry-run plan of a group or namespace move. */
-export interface MovePlan {
-  store: string
-  groups: GroupMovePlan[]
-  'create-namespaces': string[]
-  'remove-namespaces': string[]
-  'total-snapshots': number
-  conflicts: number
-  /** S3 stores: estimated requests of the whole move. */
-  's3-requests'?: { list: number; copy: number; delete: number; put: number }
-}
-
 /** GET /nodes/{node}/tasks item (snake_case as in PBS). */
 export interface TaskListItem {
   upid: string
@@ -163,10 +138,43 @@ export interface TaskLogPage {
   active?: boolean
 }
 
-/** GET /access/users item (the fields the UI uses). */
+/** One API token as the access endpoints list it. */
+export interface TokenListItem {
+  tokenid: string
+  comment?: string
+  enable?: boolean
+  /** Epoch; 0 = never. */
+  expire?: number
+}
+
+/** GET /access/users item (with include_tokens: its tokens, when it has any). */
 export interface UserListItem {
   userid: string
   comment?: string
   enable?: boolean
-  tokens?: { tokenid: string; comment?: string }[]
+  /** Epoch; 0 = never. */
+  expire?: number
+  firstname?: string
+  lastname?: string
+  email?: string
+  tokens?: TokenListItem[]
 }
+
+/** GET /access/acl item. */
+export interface AclListItem {
+  path: string
+  /** User id, token id or `@group`. */
+  ugid: string
+  ugid_type: 'user' | 'group'
+  propagate: boolean
+  roleid: string
+}
+
+/** POST /access/users/{userid}/token/{name}: the secret, shown only here. */
+export interface NewToken {
+  tokenid: string
+  value: string
+}
+
+/** GET /access/permissions: privileges per ACL path, each with its propagate flag. */
+export type PermissionMap = Record<string, Record<string, boolean>>

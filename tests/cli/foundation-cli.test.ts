@@ -1,11 +1,13 @@
 // The CLI end to end in a temp home: a real `pbs-store` process per command, JSON output parsed.
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
 import { BackupNamespace } from '../../src/api-types/index.js'
 import { openDatastore } from '../../src/datastore/index.js'
+import { encodeManifestBlob, newManifest } from '../../src/format/index.js'
 import { makeFakeGroup, makeFakeSnapshot } from '../helpers/fake-snapshot.js'
 import { runCli, runCliJson } from '../helpers/run-cli.js'
 import { makeTempHome, type TempHome } from '../helpers/temp-home.js'
@@ -110,14 +112,30 @@ describe('pbs-store CLI (foundation commands)', () => {
     assert.equal(snaps[0]!['backup-time'], T0)
     assert.equal(snaps[0]!.protected, false)
     const spec = 'vm/100/2026-04-16T17:18:23Z'
-    const files = await runCliJson<{ filename: string }[]>(
-      ['snapshot', 'files', spec, '--store', 'store1', '--ns', 'prod'],
-      home.env,
+    const filesArgs = ['snapshot', 'files', spec, '--store', 'store1', '--ns', 'prod']
+    // The placeholder manifest is unreadable: like the API, `files` says the manifest is missing.
+    const noManifest = await runCli(filesArgs, home.env)
+    assert.equal(noManifest.code, 1)
+    assert.match(
+      noManifest.stderr,
+      /^error: manifest not found for snapshot 'vm\/100\/2026-04-16T17:18:23Z'$/m,
     )
-    assert.deepEqual(
-      files.map((f) => f.filename),
-      ['disk.img.fidx', 'index.json.blob'],
-    )
+    const store = await openDatastore(home.installation, 'store1')
+    const manifest = newManifest('vm', '100', T0)
+    manifest.files.push({
+      filename: 'disk.img.fidx',
+      'crypt-mode': 'none',
+      size: 8192,
+      csum: 'cd'.repeat(32),
+    })
+    const blob = encodeManifestBlob(manifest)
+    await writeFile(join(store.base, 'ns/prod/vm/100/2026-04-16T17:18:23Z/index.json.blob'), blob)
+    // The API's `files` shape: the manifest's archives (with their sizes), then the manifest.
+    const files = await runCliJson<Record<string, unknown>[]>(filesArgs, home.env)
+    assert.deepEqual(files, [
+      { filename: 'disk.img.fidx', 'crypt-mode': 'none', size: 8192 },
+      { filename: 'index.json.blob', 'crypt-mode': 'none', size: blob.length },
+    ])
     assert.equal(
       await runCliJson(
         ['snapshot', 'protected', spec, '--store', 'store1', '--ns', 'prod', '--set', 'true'],
@@ -136,7 +154,6 @@ describe('pbs-store CLI (foundation commands)', () => {
       home.env,
     )
     await runCliJson(['snapshot', 'forget', spec, '--store', 'store1', '--ns', 'prod'], home.env)
-    const store = await openDatastore(home.installation, 'store1')
     assert.equal(existsSync(join(store.base, 'ns/prod/vm/100/2026-04-16T17:18:23Z')), false)
   })
 

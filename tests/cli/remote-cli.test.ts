@@ -11,6 +11,7 @@ import { BackupNamespace } from '../../src/api-types/index.js'
 import { AccessConfig } from '../../src/config/access-config.js'
 import {
   createNamespace,
+  groupExists,
   listSnapshotRefs,
   namespaceExists,
   type Datastore,
@@ -231,10 +232,26 @@ describe('pbs-store remote mode (--server)', () => {
   })
 
   it('refuses local-only commands with --server and server-only commands without it', async () => {
-    const local = await runCli(['group', 'forget', 'vm/100', '--store', 'store1', '--ns', 'archive'], env)
-    assert.equal(local.code, 1)
-    assert.match(local.stderr, /'group forget' works on the local datastore only/)
-    assert.equal((await listSnapshotRefs(store, ns('archive'), { type: 'vm', id: '100' })).length, 3)
+    const backup = await runCli(
+      ['backup', 'x.conf:/dev/null', '--store', 'store1', '--backup-type', 'host', '--backup-id', 'x'],
+      env,
+    )
+    assert.equal(backup.code, 1)
+    assert.match(
+      backup.stderr,
+      /^error: .*'backup' works on the local datastore only \(the server has no backup protocol endpoint\)$/m,
+    )
+    assert.equal(await groupExists(store, ns(''), { type: 'host', id: 'x' }), false)
+    for (const [args, why] of [
+      [['restore', 'vm/100/2026-04-16T17:18:23Z', 'x.conf', '-', '--store', 'store1'], 'no backup protocol'],
+      [['datastore', 'create', 'store2', join(home.dir, 'store2')], 'no endpoint to create datastores'],
+      [['s3', 'endpoint', 'list'], 'administered on the server host'],
+      [['init'], 'sets up this installation'],
+    ] as const) {
+      const r = await runCli(args, env)
+      assert.equal(r.code, 1, args.join(' '))
+      assert.match(r.stderr, new RegExp(`works on the local datastore only \\(.*${why}`), args.join(' '))
+    }
     const { PBS_STORE_SERVER: _s, ...noServer } = env
     const tasks = await runCli(['task', 'list'], noServer)
     assert.equal(tasks.code, 1)

@@ -4,7 +4,14 @@
  */
 import { readdir } from 'node:fs/promises'
 
-import { formatGroupPath, type BackupGroupRef, type BackupNamespace } from '../../api-types/index.js'
+import {
+  formatGroupPath,
+  type BackupGroupRef,
+  type BackupNamespace,
+  type GroupMovePlan,
+  type MovePlan,
+  type S3RequestEstimate,
+} from '../../api-types/index.js'
 import { errorMessage } from '../../errors.js'
 import type { Datastore } from '../datastore.js'
 import { getOwner, groupExists, listGroupRefs, readNotes } from '../groups.js'
@@ -14,41 +21,8 @@ import { checkMergeInvariants } from './merge-check.js'
 import { checkMoveGroup } from './move-group.js'
 import { checkMoveNamespace, type MoveNamespaceOptions } from './move-namespace.js'
 
-/** The plan for one group. */
-export interface GroupMovePlan {
-  ns: string
-  'target-ns': string
-  group: string
-  snapshots: number
-  /** 'create' = new group at the target; 'merge' = into the existing one; 'conflict' = would fail. */
-  action: 'create' | 'merge' | 'conflict'
-  'target-snapshots': number
-  /** Why it would fail (merge refused, …). */
-  conflict?: string
-  notes: 'none' | 'move' | 'keep-target' | 'identical'
-  /** S3 stores: the requests the move will make (from the cache's file counts). */
-  's3-requests'?: S3RequestEstimate
-}
-
-/** Requests an S3 move makes, by kind. */
-export interface S3RequestEstimate {
-  list: number
-  copy: number
-  delete: number
-  put: number
-}
-
-/** A whole move plan (group or namespace move). */
-export interface MovePlan {
-  store: string
-  groups: GroupMovePlan[]
-  'create-namespaces': string[]
-  'remove-namespaces': string[]
-  'total-snapshots': number
-  conflicts: number
-  /** S3 stores: the sum over all groups that would move. */
-  's3-requests'?: S3RequestEstimate
-}
+/** The plan shapes (defined in src/api-types, shared with the client). */
+export type { GroupMovePlan, MovePlan, S3RequestEstimate }
 
 /** Snapshot objects per move batch (the engine locks at most 512 snapshots at a time). */
 const PLAN_BATCH = 512
