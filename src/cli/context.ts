@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 
 import { BackupNamespace } from '../api-types/index.js'
 import { resolveInstallation, type Installation } from '../config/installation.js'
-import { openDatastore, type Datastore } from '../datastore/index.js'
+import { openDatastore, type Datastore, type DatastoreOperation } from '../datastore/index.js'
 import { ValidationError } from '../errors.js'
 import type { OutputFormat, OutputSink } from './output.js'
 
@@ -28,10 +28,14 @@ export function cliContext(cmd: Command, sink: OutputSink): CliContext {
   return { installation: resolveInstallation(opts.home), format, sink }
 }
 
-/** Opens the datastore named by --store. */
-export function storeFrom(ctx: CliContext, store: unknown): Promise<Datastore> {
+/** Opens the datastore named by --store for `operation` (checked against its maintenance mode). */
+export function storeFrom(
+  ctx: CliContext,
+  store: unknown,
+  operation: DatastoreOperation,
+): Promise<Datastore> {
   if (typeof store !== 'string') throw new ValidationError('--store', store, 'is required')
-  return openDatastore(ctx.installation, store)
+  return openDatastore(ctx.installation, store, { operation })
 }
 
 /** Parses --ns (absent = root). */

@@ -117,7 +117,7 @@ function registerBackup(program: Command, sink: OutputSink): void {
         const workers = opts.workers === undefined ? undefined : parseWorkers(opts.workers)
         const archives = specs.map(parseArchiveSpec)
         const key = await keyFrom(opts.keyfile)
-        const store = await storeFrom(ctx, opts.store)
+        const store = await storeFrom(ctx, opts.store, 'write')
         const progress = createProgress(process.stderr, 'bytes', ctx.format === 'text')
         let r
         try {
@@ -195,7 +195,7 @@ function registerRestore(program: Command, sink: OutputSink): void {
         const dir = parseSnapshotPath(snapshot, 'snapshot')
         const ns = nsFrom(opts.ns)
         const key = await keyFrom(opts.keyfile)
-        const store = await storeFrom(ctx, opts.store)
+        const store = await storeFrom(ctx, opts.store, 'read')
         const toStdout = target === '-'
         const progress = createProgress(process.stderr, 'bytes', ctx.format === 'text' && !toStdout)
         const started = Date.now()
@@ -312,7 +312,7 @@ function registerVerify(program: Command, sink: OutputSink): void {
             'ignore-verified': opts.ignoreVerified === true,
             'outdated-after': outdatedAfter,
           })
-        const store = await storeFrom(ctx, opts.store)
+        const store = await storeFrom(ctx, opts.store, 'read')
         const upid = formatUpid({
           node: nodeName(),
           pid: process.pid,

@@ -1,7 +1,11 @@
 import type { Command } from 'commander'
 
-import { loadDatastoreConfig } from '../config/datastore-config.js'
-import { createDatastore } from '../datastore/index.js'
+import {
+  formatMaintenanceMode,
+  loadDatastoreConfig,
+  parseMaintenanceMode,
+} from '../config/datastore-config.js'
+import { createDatastore, setMaintenanceMode } from '../datastore/index.js'
 import { ValidationError } from '../errors.js'
 import { cliContext } from './context.js'
 import { emit, type OutputSink } from './output.js'
@@ -11,7 +15,7 @@ import { datastoreTable, type DatastoreRow } from './views.js'
 
 /** `pbs-store datastore …` */
 export function registerDatastoreCommands(program: Command, sink: OutputSink): void {
-  const ds = program.command('datastore').description('create and list datastores')
+  const ds = program.command('datastore').description('create, update and list datastores')
 
   ds.command('create')
     .description('create a datastore in an empty (or new) directory (with --backend s3: its local cache)')
@@ -73,6 +77,40 @@ export function registerDatastoreCommands(program: Command, sink: OutputSink): v
       },
     )
 
+  ds.command('update')
+    .description(
+      "change a datastore's settings; a maintenance mode refuses operations at lookup " +
+        '(read-only: writes; offline: reads and writes) - running operations go on',
+    )
+    .argument('<name>', 'datastore name')
+    .option(
+      '--maintenance-mode <mode>',
+      "'read-only' or 'offline', optionally with a message: 'type=read-only,message=disk%20swap' (percent-encoded)",
+    )
+    .option('--delete <property>', "remove a setting: 'maintenance-mode'")
+    .action(async (name: string, opts: { maintenanceMode?: string; delete?: string }, cmd: Command) => {
+      const ctx = cliContext(cmd, sink)
+      if (opts.delete !== undefined && opts.delete !== 'maintenance-mode')
+        throw new ValidationError('--delete', opts.delete, "must be 'maintenance-mode'")
+      if ((opts.delete === undefined) === (opts.maintenanceMode === undefined))
+        throw new ValidationError(
+          '--maintenance-mode',
+          opts.maintenanceMode,
+          "is required (or '--delete maintenance-mode')",
+        )
+      const mode = opts.maintenanceMode === undefined ? undefined : parseMaintenanceMode(opts.maintenanceMode)
+      // delete, unmount and s3-refresh belong to the operations that set them, not to an admin
+      if (mode !== undefined && mode.type !== 'read-only' && mode.type !== 'offline')
+        throw new ValidationError('--maintenance-mode', mode.type, "type must be 'read-only' or 'offline'")
+      await setMaintenanceMode(ctx.installation, name, mode)
+      const text = mode === undefined ? undefined : formatMaintenanceMode(mode)
+      emit(sink, ctx.format, { store: name, maintenance: text ?? null }, () =>
+        text === undefined
+          ? `datastore '${name}': maintenance mode cleared\n`
+          : `datastore '${name}': maintenance mode ${text}\n`,
+      )
+    })
+
   ds.command('list')
     .description('list configured datastores')
     .action(async (_opts: unknown, cmd: Command) => {
@@ -84,6 +122,7 @@ export function registerDatastoreCommands(program: Command, sink: OutputSink): v
         path: e.path,
         comment: e.comment ?? null,
         'backend-type': e.backend.type,
+        ...(e.maintenanceMode === undefined ? {} : { maintenance: formatMaintenanceMode(e.maintenanceMode) }),
       }))
       emit(sink, ctx.format, rows, () => datastoreTable(rows))
     })

@@ -18,7 +18,7 @@ export function registerGcCommand(program: Command, sink: OutputSink): void {
     .action(async (opts: { store: string; verbose?: boolean }, cmd: Command) => {
       const ctx = cliContext(cmd, sink)
       if (isRemote(cmd)) return remoteJob(ctx, await remoteClient(cmd), opts.store, 'gc', {})
-      const store = await storeFrom(ctx, opts.store)
+      const store = await storeFrom(ctx, opts.store, 'write')
       const text = ctx.format === 'text'
       const view = progressView(process.stderr, text && process.stderr.isTTY === true)
       const log: OperationLog = {

@@ -37,7 +37,7 @@ export function registerGroupCommands(program: Command, sink: OutputSink): void 
       const ctx = cliContext(cmd, sink)
       const ns = nsFrom(opts.ns)
       if (isRemote(cmd)) return remoteGroupList(ctx, await remoteClient(cmd), opts.store, ns)
-      const store = await storeFrom(ctx, opts.store)
+      const store = await storeFrom(ctx, opts.store, 'read')
       await assertNamespaceExists(store, ns)
       const groups = await listGroups(store, ns)
       const rows = groups.map((g) => ({
@@ -63,7 +63,7 @@ export function registerGroupCommands(program: Command, sink: OutputSink): void 
       const g = parseGroupPath(spec, 'group')
       const ns = nsFrom(opts.ns)
       if (isRemote(cmd)) return remoteGroupNotes(ctx, await remoteClient(cmd), opts.store, ns, g, opts.set)
-      const store = await storeFrom(ctx, opts.store)
+      const store = await storeFrom(ctx, opts.store, opts.set === undefined ? 'read' : 'write')
       if (opts.set !== undefined) {
         await setNotes(store, ns, g, opts.set)
         printNotesUpdated(ctx, ns, g)
@@ -87,7 +87,7 @@ export function registerGroupCommands(program: Command, sink: OutputSink): void 
       parseAuthid(opts.newOwner, '--new-owner')
       if (isRemote(cmd))
         return remoteChangeOwner(ctx, await remoteClient(cmd), opts.store, ns, g, opts.newOwner)
-      const store = await storeFrom(ctx, opts.store)
+      const store = await storeFrom(ctx, opts.store, 'write')
       const old = await getOwner(store, ns, g)
       await setOwner(store, ns, g, opts.newOwner)
       printOwnerChanged(ctx, ns, g, old, opts.newOwner)
@@ -104,7 +104,7 @@ export function registerGroupCommands(program: Command, sink: OutputSink): void 
       const g = parseGroupPath(spec, 'group')
       const ns = nsFrom(opts.ns)
       if (isRemote(cmd)) return remoteGroupForget(ctx, await remoteClient(cmd), opts.store, ns, g)
-      const store = await storeFrom(ctx, opts.store)
+      const store = await storeFrom(ctx, opts.store, 'write')
       const r = await forgetGroup(store, ns, g)
       printGroupForget(ctx, ns, g, {
         'removed-groups': r.removedGroup ? 1 : 0,

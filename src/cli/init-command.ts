@@ -64,7 +64,7 @@ export function registerInitCommand(program: Command, sink: OutputSink): void {
       const rows: { store: string; path: string; namespaces: number; groups: number; snapshots: number }[] =
         []
       for (const entry of cfg.datastores.values()) {
-        const store = await openDatastore(ctx.installation, entry.name)
+        const store = await openDatastore(ctx.installation, entry.name, { operation: 'lookup' })
         const namespaces = await listNamespaces(store, BackupNamespace.ROOT)
         let groups = 0
         let snapshots = 0

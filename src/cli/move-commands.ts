@@ -58,7 +58,7 @@ export function addGroupMoveCommand(group: Command, sink: OutputSink): void {
           }
           return remoteGroupMove(ctx, await remoteClient(cmd), m)
         }
-        const store = await storeFrom(ctx, opts.store)
+        const store = await storeFrom(ctx, opts.store, opts.dryRun === true ? 'read' : 'write')
         if (opts.dryRun) {
           printPlan(ctx, await planMoveGroups(store, ns, groups, targetNs, merge))
           return
@@ -144,7 +144,7 @@ export function addNamespaceMoveCommand(namespace: Command, sink: OutputSink): v
           const m = { store: opts.store, source, target, ...options, dryRun: opts.dryRun === true }
           return remoteNamespaceMove(ctx, await remoteClient(cmd), m)
         }
-        const store = await storeFrom(ctx, opts.store)
+        const store = await storeFrom(ctx, opts.store, opts.dryRun === true ? 'read' : 'write')
         if (opts.dryRun) {
           printPlan(ctx, await planMoveNamespace(store, source, target, options))
           return

@@ -25,7 +25,7 @@ export function registerNamespaceCommands(program: Command, sink: OutputSink): v
       const ctx = cliContext(cmd, sink)
       const target = BackupNamespace.parse(name, 'namespace')
       if (isRemote(cmd)) return remoteNamespaceCreate(ctx, await remoteClient(cmd), opts.store, target)
-      const store = await storeFrom(ctx, opts.store)
+      const store = await storeFrom(ctx, opts.store, 'write')
       const { created } = await createNamespace(store, target)
       emit(sink, ctx.format, target.toString(), () =>
         created
@@ -47,7 +47,7 @@ export function registerNamespaceCommands(program: Command, sink: OutputSink): v
           ? undefined
           : Math.min(parseMaxDepth(opts.maxDepth, '--max-depth'), 7 - parent.depth)
       if (isRemote(cmd)) return remoteNamespaceList(ctx, await remoteClient(cmd), opts.store, parent, depth)
-      const store = await storeFrom(ctx, opts.store)
+      const store = await storeFrom(ctx, opts.store, 'read')
       const list = await listNamespaces(store, parent, depth)
       const rows = list.map((n) => ({ ns: n.toString() }))
       emit(sink, ctx.format, rows, () =>
@@ -71,7 +71,7 @@ export function registerNamespaceCommands(program: Command, sink: OutputSink): v
           target,
           opts.deleteGroups === true,
         )
-      const store = await storeFrom(ctx, opts.store)
+      const store = await storeFrom(ctx, opts.store, 'write')
       const r = await deleteNamespace(store, target, { deleteGroups: opts.deleteGroups === true })
       const data = {
         'removed-groups': r.removedGroups,

@@ -43,7 +43,7 @@ export function registerPruneCommands(program: Command, sink: OutputSink): void 
       const client = await remoteClient(cmd)
       return remotePrune(ctx, client, opts.store, ns, group, keepParams(keep), opts.dryRun === true)
     }
-    const store = await storeFrom(ctx, opts.store)
+    const store = await storeFrom(ctx, opts.store, opts.dryRun === true ? 'read' : 'write')
     const result = await pruneGroup(store, ns, group, keep, { dryRun: opts.dryRun === true })
     report(sink, ctx.format, result.entries, result.warnings, opts.dryRun === true, false)
   })
@@ -66,7 +66,7 @@ export function registerPruneCommands(program: Command, sink: OutputSink): void 
         keep: keepParams(keep),
         dryRun: opts.dryRun === true,
       })
-    const store = await storeFrom(ctx, opts.store)
+    const store = await storeFrom(ctx, opts.store, opts.dryRun === true ? 'read' : 'write')
     const result = await pruneDatastore(store, ns, depth, keep, { dryRun: opts.dryRun === true })
     report(sink, ctx.format, result.entries, result.warnings, opts.dryRun === true, true)
   })

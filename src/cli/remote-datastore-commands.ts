@@ -13,6 +13,7 @@ export async function remoteDatastoreList(ctx: CliContext, client: PbsClient): P
     store: d.store,
     comment: d.comment ?? null,
     'backend-type': d['backend-type'] ?? 'filesystem',
+    ...(d.maintenance === undefined ? {} : { maintenance: d.maintenance }),
   }))
   emit(ctx.sink, ctx.format, rows, () => datastoreTable(rows))
 }

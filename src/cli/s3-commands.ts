@@ -129,7 +129,7 @@ export function registerS3Commands(program: Command, sink: OutputSink): void {
     .requiredOption('--store <store>', 'datastore')
     .action(async (opts: { store: string }, cmd: Command) => {
       const ctx = cliContext(cmd, sink)
-      const store = await storeFrom(ctx, opts.store)
+      const store = await storeFrom(ctx, opts.store, 'lookup')
       try {
         const r = await refreshS3Cache(store)
         emit(
@@ -149,7 +149,7 @@ export function registerS3Commands(program: Command, sink: OutputSink): void {
     .requiredOption('--store <store>', 'datastore')
     .action(async (opts: { store: string }, cmd: Command) => {
       const ctx = cliContext(cmd, sink)
-      const store = await storeFrom(ctx, opts.store)
+      const store = await storeFrom(ctx, opts.store, 'write')
       try {
         const r = await recoverS3Moves(store)
         const data = {

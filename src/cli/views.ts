@@ -34,17 +34,23 @@ export interface DatastoreRow {
   path?: string
   comment: string | null
   'backend-type': string
+  /** The `maintenance-mode` property string, when one is set (PBS `maintenance`). */
+  maintenance?: string
 }
 
-/** The `datastore list` table (with a path column when the rows have paths). */
+/** The `datastore list` table (path and maintenance columns only when some row has them). */
 export function datastoreTable(rows: readonly DatastoreRow[]): string {
   const withPath = rows.some((r) => r.path !== undefined)
+  const withMaintenance = rows.some((r) => r.maintenance !== undefined)
   return formatTable(
     rows,
     [
       { header: 'store', value: (r: DatastoreRow) => r.store },
       ...(withPath ? [{ header: 'path', value: (r: DatastoreRow) => r.path }] : []),
       { header: 'backend', value: (r) => r['backend-type'] },
+      ...(withMaintenance
+        ? [{ header: 'maintenance', value: (r: DatastoreRow) => r.maintenance ?? '' }]
+        : []),
       { header: 'comment', value: (r) => r.comment },
     ],
     'no datastores configured',

@@ -409,6 +409,11 @@ export function parseMaintenanceMode(text: string): MaintenanceMode {
   return mode
 }
 
+/** The `maintenance-mode` property string of a mode, as datastore.cfg holds it: `type=…[,message=…]`. */
+export function formatMaintenanceMode(mode: MaintenanceMode): string {
+  return formatPropertyString({ type: mode.type, message: mode.message }, undefined, 'maintenance-mode')
+}
+
 /**
  * Checks a maintenance mode.
  * @throws ValidationError
