@@ -97,6 +97,13 @@ describe('datastore, task and access endpoints', () => {
     assert.equal((await fx.call('GET', '/admin/datastore/store1/groups', {}, auditor)).status, 200)
     assert400(await fx.call('GET', '/admin/datastore/store1/groups', { ns: '/' }), 'ns')
     assert403(await fx.call('GET', '/admin/datastore/store1/groups', {}, nobody))
+    // a mistyped namespace is an error, not an empty list (nor a hint for the unprivileged)
+    for (const path of ['groups', 'snapshots']) {
+      const missing = await fx.call('GET', `/admin/datastore/store1/${path}`, { ns: 'nope' })
+      assert.equal(missing.status, 404, missing.text)
+      assert.match(missing.text, /namespace 'nope' does not exist/)
+      assert403(await fx.call('GET', `/admin/datastore/store1/${path}`, { ns: 'nope' }, nobody))
+    }
   })
 
   it('GET snapshots', async () => {

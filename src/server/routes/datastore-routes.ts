@@ -16,6 +16,7 @@ import { anyPrivsBelow } from '../../config/acl-config.js'
 import { loadDatastoreConfig } from '../../config/datastore-config.js'
 import { NS_PRIVS_OK, PRIV } from '../../config/privileges.js'
 import {
+  assertNamespaceExists,
   createNamespace,
   deleteNamespace,
   forgetGroup,
@@ -257,6 +258,7 @@ export const datastoreRoutes: Endpoint[] = [
     params: STORE_NS,
     handler: async (call) => {
       const { store, ns, limited } = await openNs(call, PRIV.DatastoreAudit, PRIV.DatastoreBackup)
+      await assertNamespaceExists(store, ns) // an empty list would hide a mistyped namespace
       const out: Record<string, unknown>[] = []
       for (const g of await listGroupRefs(store, ns)) {
         const owner = await readOwner(store, ns, g).catch(() => undefined)
@@ -310,6 +312,7 @@ export const datastoreRoutes: Endpoint[] = [
     params: GROUP_FILTER_PARAMS,
     handler: async (call) => {
       const { store, ns, limited } = await openNs(call, PRIV.DatastoreAudit, PRIV.DatastoreBackup)
+      await assertNamespaceExists(store, ns)
       const type = call.params['backup-type'] as string | undefined
       const id = call.params['backup-id'] as string | undefined
       const groups = (await listGroupRefs(store, ns)).filter(
