@@ -8,7 +8,9 @@
 // Prints times, requests per snapshot by kind, ratios and peak RSS of this (client) process.
 // The server and the proxy run in a forked child, so they do not compete with the client for its
 // event loop and do not count in its RSS.
-//   node dist/bench/move-s3.js [snapshots=200] [latency-ms=20]
+// With ns-groups > 0 it also moves a namespace holding the same number of snapshots spread over
+// that many groups (move-namespace moves several groups at once on S3), against the same raw rate.
+//   node dist/bench/move-s3.js [snapshots=200] [latency-ms=20] [ns-groups=0]
 import { fork } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
@@ -23,8 +25,9 @@ import {
 } from '../src/api-types/index.js'
 import type { S3ObjectStore } from '../src/backend/s3/index.js'
 import { groupPrefix, snapshotFileKey, snapshotPrefix } from '../src/backend/s3/s3-keys.js'
-import { createNamespace } from '../src/datastore/index.js'
-import { moveGroup } from '../src/datastore/move/index.js'
+import { createNamespace, type Datastore } from '../src/datastore/index.js'
+import type { S3Backend } from '../src/backend/s3/s3-backend.js'
+import { moveGroup, moveNamespace } from '../src/datastore/move/index.js'
 import { FaultProxy } from '../tests/helpers/fault-proxy.js'
 import { TEST_S3_ENDPOINT_ENV, testObjectStore } from '../tests/helpers/moto.js'
 import { makeS3Store } from '../tests/helpers/s3-store.js'
@@ -46,7 +49,7 @@ interface ServerReady {
 }
 
 if (process.argv[2] === SERVER_FLAG) await serve(Number(process.argv[3] ?? 20))
-else await bench(Number(process.argv[2] ?? 200), Number(process.argv[3] ?? 20))
+else await bench(Number(process.argv[2] ?? 200), Number(process.argv[3] ?? 20), Number(process.argv[4] ?? 0))
 
 /** Child: fauxqs on a free loopback port, and the delaying proxy in front of it. */
 async function serve(latencyMs: number): Promise<void> {
@@ -63,7 +66,40 @@ async function serve(latencyMs: number): Promise<void> {
   })
 }
 
-async function bench(snapshots: number, latencyMs: number): Promise<void> {
+/** Lays out `count` snapshots of `group` in `n`: the cache directories and the bucket objects. */
+async function layOut(
+  store: Datastore,
+  backend: S3Backend,
+  n: BackupNamespace,
+  group: BackupGroupRef,
+  count: number,
+): Promise<BackupDirRef[]> {
+  const groupDir = store.groupDir(n, group)
+  await mkdir(groupDir, { recursive: true })
+  await writeFile(join(groupDir, 'owner'), 'root@pam\n')
+  await backend.putGroupFile(n, group, 'owner', 'root@pam\n')
+  const dirs: BackupDirRef[] = Array.from({ length: count }, (_, i) => ({
+    ...group,
+    time: T0 + i * 60,
+    timeString: formatBackupTime(T0 + i * 60),
+  }))
+  await Promise.all(
+    dirs.map(async (dir) => {
+      const snapDir = join(groupDir, dir.timeString)
+      await mkdir(snapDir)
+      await Promise.all(
+        FILES.map(async (f) => {
+          const body = Buffer.from(`${f} of ${dir.timeString}\n`)
+          await backend.putSnapshotFile(n, dir, f, body)
+          await writeFile(join(snapDir, f), body)
+        }),
+      )
+    }),
+  )
+  return dirs
+}
+
+async function bench(snapshots: number, latencyMs: number, nsGroups: number): Promise<void> {
   const child = fork(fileURLToPath(import.meta.url), [SERVER_FLAG, String(latencyMs)], { stdio: 'inherit' })
   const ready = await new Promise<ServerReady>((resolve, reject) => {
     child.once('message', (m) => resolve(m as ServerReady))
@@ -82,29 +118,8 @@ async function bench(snapshots: number, latencyMs: number): Promise<void> {
       `S3 server: ${ready.server}, behind a proxy adding ${latencyMs} ms per request; client concurrency ${concurrency}`,
     )
     console.log(`laying out ${snapshots} snapshots × ${FILES.length} objects (bucket + local cache) …`)
-    for (const n of ['a', 'b']) await createNamespace(store, ns(n))
-    const groupDir = store.groupDir(ns('a'), group)
-    await mkdir(groupDir, { recursive: true })
-    await writeFile(join(groupDir, 'owner'), 'root@pam\n')
-    await backend.putGroupFile(ns('a'), group, 'owner', 'root@pam\n')
-    const dirs: BackupDirRef[] = Array.from({ length: snapshots }, (_, i) => ({
-      ...group,
-      time: T0 + i * 60,
-      timeString: formatBackupTime(T0 + i * 60),
-    }))
-    await Promise.all(
-      dirs.map(async (dir) => {
-        const snapDir = join(groupDir, dir.timeString)
-        await mkdir(snapDir)
-        await Promise.all(
-          FILES.map(async (f) => {
-            const body = Buffer.from(`${f} of ${dir.timeString}\n`)
-            await backend.putSnapshotFile(ns('a'), dir, f, body)
-            await writeFile(join(snapDir, f), body)
-          }),
-        )
-      }),
-    )
+    for (const n of ['a', 'b', ...(nsGroups > 0 ? ['c'] : [])]) await createNamespace(store, ns(n))
+    const dirs = await layOut(store, backend, ns('a'), group, snapshots)
     // the reference and raw-copy data sets: same keys, own store prefixes in the same bucket
     const refStore = testObjectStore(ready.proxy, s3.bucket, { prefix: 'ref', concurrency })
     const rawStore = testObjectStore(ready.proxy, s3.bucket, { prefix: 'raw', concurrency })
@@ -203,6 +218,31 @@ async function bench(snapshots: number, latencyMs: number): Promise<void> {
         `${((objects * 1000) / oursMs).toFixed(0)}/s vs raw ${((objects * 1000) / rawMs).toFixed(0)}/s; ` +
         `counting the copy requests made: ${oursCopyRate.toFixed(0)}/s) (goal ≥ 0.7)`,
     )
+    if (nsGroups > 0) {
+      // (4) a namespace move of the same number of snapshots, spread over nsGroups groups
+      const per = Math.ceil(snapshots / nsGroups)
+      for (let g = 0; g * per < snapshots; g++)
+        await layOut(
+          store,
+          backend,
+          ns('c'),
+          { type: 'vm', id: String(1000 + g) },
+          Math.min(per, snapshots - g * per),
+        )
+      backend.objects.resetCounters()
+      t0 = process.hrtime.bigint()
+      const n = await moveNamespace(store, ns('c'), ns('d'))
+      const nsMs = Number(process.hrtime.bigint() - t0) / 1e6
+      const c = backend.objects.counters()
+      line(
+        `(4) move-namespace, ${nsGroups} groups`,
+        nsMs,
+        `${total(c)} requests; per snapshot: ${(['list', 'copy', 'delete', 'put'] as const).map((k) => `${k} ${(c.requests[k] / n.movedSnapshots).toFixed(3)}`).join(', ')}`,
+      )
+      console.log(
+        `ours (namespace) vs raw copy throughput: ${(rawMs / nsMs).toFixed(2)} × (${n.movedSnapshots * FILES.length} copies)`,
+      )
+    }
     console.log(
       `machine: ${cpus().length} CPU(s), load average ${loadavg()
         .map((l) => l.toFixed(1))

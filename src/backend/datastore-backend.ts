@@ -3,7 +3,8 @@
  * whose local directory is a cache. The engine (src/datastore) always does the local work itself
  * and calls the backend for the remote half, in the order of spec §8.4. The filesystem backend has
  * no remote half: its calls are no-ops, except moveSnapshots, which is the one place where the
- * backend owns the whole operation (a rename on FS; list → copy → rename → delete on S3).
+ * backend owns the whole operation (a rename on FS; on S3 an intent, then per snapshot list →
+ * copy, the renames in order, and the deletes - pipelined).
  */
 import type { BackupDirRef, BackupGroupRef, BackupNamespace } from '../api-types/index.js'
 import type { DatastoreBackendType } from '../config/datastore-config.js'
@@ -44,6 +45,32 @@ export interface MoveSnapshotsResult {
   warnings: string[]
 }
 
+/**
+ * An object whose change goes with a change of its local counterpart (two requests a crash could
+ * separate): a group's owner/notes file, or a namespace marker (counterpart: the namespace dir).
+ */
+export type GuardedObject =
+  | {
+      kind: 'group-file'
+      ns: BackupNamespace
+      group: BackupGroupRef
+      file: 'owner' | 'notes'
+      /** The local file. */
+      localPath: string
+    }
+  | {
+      kind: 'namespace-marker'
+      ns: BackupNamespace
+      /** The local namespace directory. */
+      localPath: string
+    }
+
+/** A running guard (see DatastoreBackend.guardObjects). */
+export interface ObjectGuard {
+  /** The step is over: `leave` = it failed half-way, let the recovery reconcile the objects. */
+  release(leave?: boolean): Promise<void>
+}
+
 /** What a move-intent recovery did. */
 export interface MoveRecoveryResult {
   /** Intent files found (and not held by a running move). */
@@ -54,10 +81,16 @@ export interface MoveRecoveryResult {
   rolledBack: number
   /** Objects deleted in total. */
   deletedObjects: number
-  /** Objects copied to complete a committed move. */
+  /** Objects copied to complete a committed move (0 since intents name prefixes: see S3 docs). */
   copiedObjects: number
-  /** Intents that are held by a live move and were left alone. */
+  /** Intents (or parts) held by a live move, or whose groups/snapshots are locked; left alone. */
   busy: number
+  /** Intents whose rollbacks wait for the grace period of a recently dead writer (settle 'defer'). */
+  deferred: number
+  /** Milliseconds spent waiting for such grace periods (settle 'wait'). */
+  waitedMs: number
+  /** Guarded objects made to match their local counterpart (uploaded or deleted). */
+  reconciledObjects: number
   warnings: string[]
 }
 
@@ -65,6 +98,15 @@ export interface MoveRecoveryResult {
 export interface MoveRecoveryOptions {
   /** Takes the exclusive snapshot lock while one entry is repaired (the engine's lock). */
   lockSnapshot?: (ns: BackupNamespace, dir: BackupDirRef) => Promise<AsyncDisposable>
+  /** Takes the exclusive group lock of each source and target group of an intent meanwhile. */
+  lockGroup?: (ns: BackupNamespace, group: BackupGroupRef) => Promise<AsyncDisposable>
+  /**
+   * A rollback of a move whose writer stopped less than the grace period ago: 'wait' (default)
+   * until the grace has passed, or 'defer' it to a later recovery (and return at once).
+   */
+  settle?: 'wait' | 'defer'
+  /** Called before waiting `ms` for a grace period. */
+  onWait?: (ms: number) => void
 }
 
 /** The remote half of a datastore (see the module doc). */
@@ -119,6 +161,13 @@ export interface DatastoreBackend {
   ): Promise<MoveSnapshotsResult>
   /** Finishes or rolls back the moves of crashed or failed runs (S3 intent journal; FS: nothing). */
   recoverMoves(options?: MoveRecoveryOptions): Promise<MoveRecoveryResult>
+  /**
+   * Journals objects before a step that changes them and their local counterparts (S3: upload
+   * then rename, delete then remove …). Unless the guard is released, recoverMoves makes each
+   * object match its counterpart: uploaded from the local file (a marker: created) when that
+   * exists, deleted when not. FS: nothing to guard.
+   */
+  guardObjects(objects: readonly GuardedObject[]): Promise<ObjectGuard>
 
   /** Releases connections. */
   close(): void
@@ -133,6 +182,9 @@ export function emptyRecoveryResult(): MoveRecoveryResult {
     deletedObjects: 0,
     copiedObjects: 0,
     busy: 0,
+    deferred: 0,
+    waitedMs: 0,
+    reconciledObjects: 0,
     warnings: [],
   }
 }

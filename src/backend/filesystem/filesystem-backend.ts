@@ -10,6 +10,7 @@ import type {
   DatastoreBackend,
   MoveRecoveryResult,
   MoveSnapshotsOptions,
+  ObjectGuard,
   MoveSnapshotsResult,
   SnapshotMoveItem,
 } from '../datastore-backend.js'
@@ -101,6 +102,10 @@ export class FilesystemBackend implements DatastoreBackend {
 
   recoverMoves(): Promise<MoveRecoveryResult> {
     return Promise.resolve(emptyRecoveryResult())
+  }
+
+  guardObjects(): Promise<ObjectGuard> {
+    return Promise.resolve({ release: () => Promise.resolve() })
   }
 
   close(): void {}

@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { rmSync } from 'node:fs'
-import { readdir, rename, rmdir } from 'node:fs/promises'
+import { readFile, readdir, rename, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import pLimit from 'p-limit'
 
@@ -27,7 +27,7 @@ import {
   ValidationError,
   errorMessage,
 } from '../../errors.js'
-import type { MoveRecoveryResult } from '../../backend/datastore-backend.js'
+import type { GuardedObject, MoveRecoveryResult } from '../../backend/datastore-backend.js'
 import type { LockGuard } from '../../lock/index.js'
 import type { Datastore } from '../datastore.js'
 import { isErrno, removeFileIfExists } from '../fs-util.js'
@@ -55,6 +55,11 @@ export interface MoveGroupOptions extends OperationContext {
   mergeGroup?: boolean
   /** Shared progress counter (namespace moves count all their snapshots in one). */
   progress?: ProgressTracker
+  /**
+   * @internal The caller ran the S3 move recovery already (a namespace move runs it once, so
+   * groups moving in parallel never find each other's groups locked by a recovery).
+   */
+  skipRecovery?: boolean
 }
 
 /** What moveGroup did. */
@@ -134,7 +139,8 @@ export async function moveGroup(
   const action = moveGroupAction(group, sourceNs, targetNs)
   store.assertNewStyleLocking(action)
   await checkMoveGroup(store, sourceNs, group, targetNs, merge)
-  await recoverS3Moves(store, log)
+  // defer: a move must not sit out the grace of a crash that just happened (cleanup/GC finish it)
+  if (options.skipRecovery !== true) await recoverS3Moves(store, log, 'defer')
 
   const sourceLock = await withPrefix(action, store.lockGroup(sourceNs, group))
   let targetLock: LockGuard | undefined
@@ -142,7 +148,14 @@ export async function moveGroup(
     // Authoritative re-check now that nobody else can change the source group.
     await checkMoveGroup(store, sourceNs, group, targetNs, merge)
     const sourceOwner = await getOwner(store, sourceNs, group)
-    const target = await withPrefix(action, createLockedGroup(store, targetNs, group, sourceOwner))
+    const target = await guarded(
+      store,
+      [groupFile(store, targetNs, group, 'owner')],
+      () => withPrefix(action, createLockedGroup(store, targetNs, group, sourceOwner)),
+      // a new group's owner object goes up before the local rename (spec §8.4): journalled, so a
+      // crash in between cannot leave the object without the group
+      store.backend.remote && !(await groupExists(store, targetNs, group)),
+    )
     targetLock = target.lock
     if (!target.created && !merge)
       throw new ConflictError(`${action} failed - target group exists and merge-group is disabled`, {
@@ -315,13 +328,15 @@ async function moveGroupNotes(
   if (sourceNotes === undefined) return []
   const targetNotes = await readNotes(store, targetNs, group)
   if (targetNotes === undefined) {
-    // S3: the target notes object first (replace), then the local rename; the source object
-    // goes with the source group prefix.
-    await store.backend.putGroupFile(targetNs, group, 'notes', sourceNotes)
-    await rename(
-      join(store.groupDir(sourceNs, group), GROUP_NOTES_FILE),
-      join(store.groupDir(targetNs, group), GROUP_NOTES_FILE),
-    )
+    // S3: the target notes object first (replace), then the local rename (journalled: a crash in
+    // between is reconciled); the source object goes with the source group prefix.
+    await guarded(store, [groupFile(store, targetNs, group, 'notes')], async () => {
+      await store.backend.putGroupFile(targetNs, group, 'notes', sourceNotes)
+      await rename(
+        join(store.groupDir(sourceNs, group), GROUP_NOTES_FILE),
+        join(store.groupDir(targetNs, group), GROUP_NOTES_FILE),
+      )
+    })
     return []
   }
   if (targetNotes === sourceNotes) return []
@@ -338,46 +353,137 @@ async function destroyEmptiedSourceGroup(
   log: NonNullable<OperationContext['log']>,
 ): Promise<string[]> {
   const dir = store.groupDir(ns, group)
+  // The bucket side goes first, the local removal after: journalled, so that a crash in between
+  // cannot leave a local group whose owner object is gone (recovery uploads it again).
+  const guard = await store.backend.guardObjects([
+    groupFile(store, ns, group, 'owner'),
+    groupFile(store, ns, group, 'notes'),
+  ])
   try {
     // owner, notes and any leftover objects under `<group>/` (the prefix ends in '/')
     await store.backend.deleteGroup(ns, group)
   } catch (e) {
-    const w = `source group ${store.describeGroup(ns, group)}: deleting its objects failed - ${errorMessage(e)}; 'pbs-store s3 cleanup' or a group forget removes them`
+    // The emptied group stays: its owner/notes objects go back up at once (the failed delete may
+    // have removed them); if that fails too, the guard stays and the recovery does it.
+    await guard.release(!(await restoreGroupFiles(store, ns, group)))
+    const w = `source group ${store.describeGroup(ns, group)}: deleting its objects failed - ${errorMessage(e)}; the emptied group stays (a group forget removes it and its objects)`
     log.warn(w)
     return [w]
   }
-  const unexpected = (await readdir(dir)).filter((f) => f !== GROUP_NOTES_FILE && f !== GROUP_OWNER_FILE)
-  if (unexpected.length > 0) {
-    const w = `source group ${store.describeGroup(ns, group)} not fully removed - unexpected files remain in ${dir}`
-    log.warn(w)
-    return [w]
+  try {
+    const unexpected = (await readdir(dir)).filter((f) => f !== GROUP_NOTES_FILE && f !== GROUP_OWNER_FILE)
+    if (unexpected.length > 0) {
+      // the group stays, so its owner/notes objects must too
+      await guard.release(!(await restoreGroupFiles(store, ns, group)))
+      const w = `source group ${store.describeGroup(ns, group)} not fully removed - unexpected files remain in ${dir}`
+      log.warn(w)
+      return [w]
+    }
+    // Hide the group with one rename before emptying it: a crash in between must never leave a
+    // visible group without its owner file (a later move would refuse it as fatal).
+    const hidden = join(
+      store.typeDir(ns, group.type),
+      `.tmp_del_${group.id}_${randomBytes(4).toString('hex')}`,
+    )
+    await rename(dir, hidden)
+    await removeFileIfExists(join(hidden, GROUP_NOTES_FILE))
+    await removeFileIfExists(join(hidden, GROUP_OWNER_FILE))
+    await rmdir(hidden)
+  } catch (e) {
+    await guard.release(true)
+    throw e
   }
-  // Hide the group with one rename before emptying it: a crash in between must never leave a
-  // visible group without its owner file (a later move would refuse it as fatal).
-  const hidden = join(store.typeDir(ns, group.type), `.tmp_del_${group.id}_${randomBytes(4).toString('hex')}`)
-  await rename(dir, hidden)
-  await removeFileIfExists(join(hidden, GROUP_NOTES_FILE))
-  await removeFileIfExists(join(hidden, GROUP_OWNER_FILE))
-  await rmdir(hidden)
+  await guard.release()
   await removeStaleSnapshotLocks(store, ns, group)
   await removeFileIfExists(store.groupLockFile(ns, group))
   return []
 }
 
+/** Uploads the owner and notes files a group has locally (replace); false if any upload failed. */
+async function restoreGroupFiles(
+  store: Datastore,
+  ns: BackupNamespace,
+  group: BackupGroupRef,
+): Promise<boolean> {
+  let ok = true
+  for (const file of ['owner', 'notes'] as const) {
+    const { localPath } = groupFile(store, ns, group, file)
+    let text: string
+    try {
+      text = await readFile(localPath, 'utf8')
+    } catch {
+      continue // none
+    }
+    try {
+      await store.backend.putGroupFile(ns, group, file, text)
+    } catch {
+      ok = false
+    }
+  }
+  return ok
+}
+
+/** The guard entry of a group's owner or notes file. */
+function groupFile(
+  store: Datastore,
+  ns: BackupNamespace,
+  group: BackupGroupRef,
+  file: 'owner' | 'notes',
+): GuardedObject {
+  const name = file === 'owner' ? GROUP_OWNER_FILE : GROUP_NOTES_FILE
+  return { kind: 'group-file', ns, group, file, localPath: join(store.groupDir(ns, group), name) }
+}
+
+/**
+ * Runs `step` under a guard of `objects` (DatastoreBackend.guardObjects; `when` false: unguarded).
+ * A failed step leaves the guard for the recovery, unless it failed on a lock, before any request.
+ */
+export async function guarded<T>(
+  store: Datastore,
+  objects: readonly GuardedObject[],
+  step: () => Promise<T>,
+  when = true,
+): Promise<T> {
+  if (!when) return step()
+  const guard = await store.backend.guardObjects(objects)
+  let result: T
+  try {
+    result = await step()
+  } catch (e) {
+    await guard.release(!(e instanceof LockBusyError))
+    throw e
+  }
+  await guard.release()
+  return result
+}
+
 /**
  * Finishes or rolls back the S3 moves a crash or failure left behind (every move starts with it;
- * `pbs-store s3 cleanup` runs it on demand). A no-op on the filesystem.
+ * `pbs-store s3 cleanup` and GC run it too). A no-op on the filesystem. `settle` (default 'wait'):
+ * what to do with the rollback of a move whose process died less than the S3 grace period ago
+ * (its last requests may still be applied): wait for the grace, or 'defer' it to a later recovery.
  */
 export async function recoverS3Moves(
   store: Datastore,
   log: NonNullable<OperationContext['log']> = SILENT_LOG,
+  settle: 'wait' | 'defer' = 'wait',
 ): Promise<MoveRecoveryResult> {
   const r = await store.backend.recoverMoves({
     lockSnapshot: (ns, dir) => store.lockSnapshot(ns, dir, 'exclusive'),
+    lockGroup: (ns, group) => store.lockGroup(ns, group),
+    settle,
+    onWait: (ms) =>
+      log.info(
+        `S3 move recovery: waiting ${(ms / 1000).toFixed(1)} s for the last requests of a move that stopped just now`,
+      ),
   })
   if (r.rolledForward + r.rolledBack > 0)
     log.info(
-      `S3 move recovery: ${r.rolledForward} snapshot move(s) completed, ${r.rolledBack} rolled back, ${r.deletedObjects} object(s) deleted, ${r.copiedObjects} copied`,
+      `S3 move recovery: ${r.rolledForward} snapshot move(s) completed, ${r.rolledBack} rolled back, ${r.deletedObjects} object(s) deleted`,
+    )
+  if (r.deferred > 0)
+    log.info(
+      `S3 move recovery: ${r.deferred} move(s) stopped less than the grace period ago; rolling them back is left to a later recovery`,
     )
   for (const w of r.warnings) log.warn(w)
   return r

@@ -28,7 +28,17 @@ import { listGroupRefs } from '../groups.js'
 import { createNamespace, listChildNamespaces, listNamespaces, namespaceExists } from '../namespaces.js'
 import { SILENT_LOG, ProgressTracker, throwIfAborted, type OperationContext } from '../operation-context.js'
 import { listSnapshotRefs } from '../snapshots.js'
-import { moveGroup } from './move-group.js'
+import type { GuardedObject } from '../../backend/datastore-backend.js'
+import { MAX_SNAPSHOT_LOCKS, guarded, moveGroup, recoverS3Moves } from './move-group.js'
+
+/**
+ * Groups of one namespace moved at once on a remote (S3) backend. A group move is a chain of
+ * round trips (owner PUT, listing, copies, DeleteObjects, group-prefix list and delete) that
+ * leaves the store's request slots mostly idle for small groups; several at once fill them.
+ * Each group keeps its own locks and its oldest-first order; the snapshot locks held at once stay
+ * bounded by MAX_SNAPSHOT_LOCKS over all of them. On a filesystem groups move one by one.
+ */
+export const S3_PARALLEL_GROUPS = 4
 
 /** Options of moveNamespace. */
 export interface MoveNamespaceOptions extends OperationContext {
@@ -136,14 +146,20 @@ export async function moveNamespace(
   for (const ns of subtree) {
     const t = map(ns)
     if (t.isRoot || (await namespaceExists(store, t))) continue
-    await createNamespace(store, t)
+    // marker first, then mkdir (spec §8.4): journalled on S3, so a crash in between is reconciled
+    await guarded(store, [marker(store, t)], () => createNamespace(store, t), store.backend.remote)
     result.createdNamespaces.push(t.toString())
     log.info(`created namespace '${t.toString()}'`)
   }
 
   let total = 0
+  const counts = new Map<string, number>()
   for (const ns of subtree)
-    for (const g of await listGroupRefs(store, ns)) total += (await listSnapshotRefs(store, ns, g)).length
+    for (const g of await listGroupRefs(store, ns)) {
+      const n = (await listSnapshotRefs(store, ns, g)).length
+      counts.set(groupKey(ns, g), n)
+      total += n
+    }
   const progress = new ProgressTracker(total, 'snapshots', options.onProgress)
   const failedNs = new Map<string, BackupNamespace>()
   const deferred: { ns: BackupNamespace; group: BackupGroupRef }[] = []
@@ -154,6 +170,7 @@ export async function moveNamespace(
         mergeGroup: options.mergeGroups ?? true,
         progress,
         log,
+        skipRecovery: true,
         ...signalOf(options),
       })
       result.movedGroups++
@@ -177,6 +194,10 @@ export async function moveNamespace(
       failedNs.set(ns.toString(), ns)
     }
   }
+  await recoverS3Moves(store, log, 'defer') // once for all groups (see skipRecovery)
+  const parallel = store.backend.remote ? S3_PARALLEL_GROUPS : 1
+  const weightOf = (ns: BackupNamespace, g: BackupGroupRef): number =>
+    Math.min(counts.get(groupKey(ns, g)) ?? MAX_SNAPSHOT_LOCKS, MAX_SNAPSHOT_LOCKS)
   for (const ns of subtree) {
     let groups: BackupGroupRef[]
     try {
@@ -186,10 +207,17 @@ export async function moveNamespace(
       failedNs.set(ns.toString(), ns)
       continue
     }
-    for (const g of groups) await moveOne(ns, g, false)
+    await runBounded(
+      groups.map((g) => ({ weight: weightOf(ns, g), run: () => moveOne(ns, g, false) })),
+      parallel,
+    )
   }
   if (deferred.length > 0) log.info(`retrying ${deferred.length} lock-conflicted group(s)`)
-  for (const { ns, group } of deferred.splice(0)) await moveOne(ns, group, true)
+  const retries = deferred.splice(0)
+  await runBounded(
+    retries.map(({ ns, group }) => ({ weight: weightOf(ns, group), run: () => moveOne(ns, group, true) })),
+    parallel,
+  )
 
   if (options.deleteSource ?? true)
     await removeEmptiedSources(store, subtree, failedNs, options.maxDepth, source, result, log)
@@ -209,6 +237,46 @@ export async function moveNamespace(
   }
   log.info(`moved ${result.movedGroups} group(s), ${result.movedSnapshots} snapshot(s)`)
   return result
+}
+
+function groupKey(ns: BackupNamespace, g: BackupGroupRef): string {
+  return `${ns.toString()}\u0000${formatGroupPath(g)}`
+}
+
+/**
+ * Runs tasks in order, at most `parallel` at once and at most MAX_SNAPSHOT_LOCKS of weight (the
+ * snapshots a group move may lock) at once; a task heavier than that runs alone. The first
+ * rejection (an abort: moveOne handles everything else) stops new tasks and is thrown once the
+ * running ones ended.
+ */
+async function runBounded(
+  tasks: readonly { weight: number; run: () => Promise<void> }[],
+  parallel: number,
+): Promise<void> {
+  const running = new Set<Promise<void>>()
+  let weight = 0
+  let failed = false
+  let failure: unknown
+  for (const t of tasks) {
+    const w = Math.min(Math.max(t.weight, 1), MAX_SNAPSHOT_LOCKS)
+    while (running.size > 0 && (running.size >= parallel || weight + w > MAX_SNAPSHOT_LOCKS))
+      await Promise.race(running)
+    if (failed) break
+    weight += w
+    const p: Promise<void> = t
+      .run()
+      .catch((e: unknown) => {
+        if (!failed) failure = e
+        failed = true
+      })
+      .finally(() => {
+        weight -= w
+        running.delete(p)
+      })
+    running.add(p)
+  }
+  await Promise.all(running)
+  if (failed) throw failure
 }
 
 function signalOf(o: OperationContext): { signal?: AbortSignal } {
@@ -246,28 +314,44 @@ async function removeEmptiedSources(
       continue // beyond max-depth: kept on purpose
     }
     const dir = store.namespaceDir(ns)
-    for (const t of BACKUP_TYPES) {
-      await removeInterruptedGroupRemovals(join(dir, t))
-      await removeEmptyDir(join(dir, t))
-    }
-    await removeEmptyDir(join(dir, 'ns'))
-    if (await removeEmptyDir(dir)) {
-      try {
-        await store.backend.removeNamespaceMarker(ns) // rmdir first, then the marker (spec §8.4)
-      } catch (e) {
-        const w = `removing the S3 marker of source namespace '${ns.display()}' failed - ${errorMessage(e)}`
+    // rmdir first, then the marker (spec §8.4): journalled on S3, so a crash in between cannot
+    // leave the marker of a removed namespace (recovery deletes it, or puts it back if the
+    // directory stayed)
+    const guard = await store.backend.guardObjects([marker(store, ns)])
+    let keepGuard = true
+    try {
+      for (const t of BACKUP_TYPES) {
+        await removeInterruptedGroupRemovals(join(dir, t))
+        await removeEmptyDir(join(dir, t))
+      }
+      await removeEmptyDir(join(dir, 'ns'))
+      if (await removeEmptyDir(dir)) {
+        try {
+          await store.backend.removeNamespaceMarker(ns)
+          keepGuard = false
+        } catch (e) {
+          const w = `removing the S3 marker of source namespace '${ns.display()}' failed - ${errorMessage(e)}; 'pbs-store s3 cleanup' removes it`
+          log.warn(w)
+          result.warnings.push(w)
+        }
+        result.removedNamespaces.push(ns.toString())
+        log.info(`removed source namespace '${ns.display()}'`)
+      } else {
+        keepGuard = false
+        const left = await listSubdirs(dir)
+        const w = `source namespace '${ns.display()}' not fully removed - it still contains ${left.join(', ') || 'files'}`
         log.warn(w)
         result.warnings.push(w)
       }
-      result.removedNamespaces.push(ns.toString())
-      log.info(`removed source namespace '${ns.display()}'`)
-    } else {
-      const left = await listSubdirs(dir)
-      const w = `source namespace '${ns.display()}' not fully removed - it still contains ${left.join(', ') || 'files'}`
-      log.warn(w)
-      result.warnings.push(w)
+    } finally {
+      await guard.release(keepGuard)
     }
   }
+}
+
+/** The guard entry of a namespace marker. */
+function marker(store: Datastore, ns: BackupNamespace): GuardedObject {
+  return { kind: 'namespace-marker', ns, localPath: store.namespaceDir(ns) }
 }
 
 /**
