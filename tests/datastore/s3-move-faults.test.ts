@@ -64,6 +64,15 @@ describe('S3 move with faults', () => {
         })
   })
   after(async () => {
+    // The figures of docs/reliability.md §3: requests, faults by kind, client retries.
+    const c = proxy.counts()
+    const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0)
+    const retries = s.backend.objects.counters().retries
+    console.log(
+      `# s3-move-faults: requests ${sum(c.requests)} ${JSON.stringify(c.requests)}, faults injected ` +
+        `${sum(c.faults)} ${JSON.stringify(c.faults)} (by request kind ${JSON.stringify(c.injected)}), ` +
+        `client retries ${sum(retries)}`,
+    )
     await s.cleanup()
     await proxy.stop()
   })

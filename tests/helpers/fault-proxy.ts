@@ -5,6 +5,8 @@
  * forwarded unchanged (the SigV4 signature covers the Host header the client used, which is kept)
  * or failed as a rule says: an S3 error response (500, 503 SlowDown …), a reset connection
  * before or after the request reached the server, a delay, or any canned response.
+ * `randomFaults()` adds a seeded random mix of those for soak-style tests, and every injected
+ * fault is counted by what it was (`counts().faults`).
  */
 import {
   createServer,
@@ -58,7 +60,8 @@ export interface FaultRule {
   times?: number
   /** Apply to each matching request with this probability (seeded PRNG, reproducible). */
   probability?: number
-  action: FaultAction
+  /** The fault, or a function choosing it per request (called only when the rule fires). */
+  action: FaultAction | ((req: ProxiedRequest) => FaultAction)
 }
 
 /** A rule as installed: how often it matched and fired. */
@@ -70,6 +73,67 @@ export interface InstalledRule {
   injected: number
   /** Uninstalls the rule. */
   remove(): void
+}
+
+/** The faults of the random mode. */
+export type RandomFaultKind = 'error-500' | 'slowdown-503' | 'reset' | 'reset-after-forward' | 'latency'
+
+/** Default weights of the random mode: mostly error answers, some resets, some latency spikes. */
+export const DEFAULT_FAULT_MIX: Readonly<Record<RandomFaultKind, number>> = {
+  'error-500': 0.3,
+  'slowdown-503': 0.3,
+  reset: 0.15,
+  'reset-after-forward': 0.1,
+  latency: 0.15,
+}
+
+/** Options of {@link FaultProxy.randomFaults}. */
+export interface RandomFaultOptions {
+  /** Fraction of the matching requests that get a fault (0..1). */
+  rate: number
+  /**
+   * Seed (default 1). Each decision is drawn from the seed and the request's identity (method,
+   * key, list prefix, delete body, and how many times that request was seen), not from the arrival order, so
+   * a rerun with the same seed fails the same requests even when parallel requests interleave
+   * differently.
+   */
+  seed?: number
+  /** Relative weights of the fault kinds (missing kinds weigh 0; default DEFAULT_FAULT_MIX). */
+  mix?: Partial<Record<RandomFaultKind, number>>
+  /** Latency spike range in ms, inclusive (default 200..1500). */
+  latencyMs?: readonly [number, number]
+  /** Only these request kinds (default all). */
+  kind?: ProxyRequestKind | readonly ProxyRequestKind[]
+  /** Only requests this accepts. */
+  match?: (req: ProxiedRequest) => boolean
+}
+
+/** A running random mode. */
+export interface RandomFaults {
+  /** While true no fault is injected (and no random number drawn). */
+  paused: boolean
+  /** Faults injected so far, by kind. */
+  readonly injected: Record<RandomFaultKind, number>
+  /** All faults injected so far. */
+  total(): number
+  /** Uninstalls the mode. */
+  remove(): void
+}
+
+/** Short name of a fault for the counters: `500 InternalError`, `503 SlowDown`, `reset`, `latency` … */
+export function faultLabel(action: FaultAction): string {
+  switch (action.type) {
+    case 'error':
+      return `${action.status} ${action.code ?? 'InternalError'}`
+    case 'slowdown':
+      return '503 SlowDown'
+    case 'delay':
+      return 'latency'
+    case 'respond':
+      return `respond ${action.status}`
+    default:
+      return action.type
+  }
 }
 
 const KINDS: readonly ProxyRequestKind[] = ['get', 'head', 'put', 'list', 'copy', 'delete', 'other']
@@ -96,6 +160,13 @@ export function classifyS3Request(
   return { kind, bucket, key, query }
 }
 
+/** FNV-1a hash of a string (32 bits): a PRNG seed per request identity. */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+  return h >>> 0
+}
+
 /** S3's XML error body. */
 export function s3ErrorXml(code: string, message: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>fault-proxy</RequestId></Error>`
@@ -114,6 +185,7 @@ export class FaultProxy {
   #rules: InstalledRule[] = []
   #requests = zero()
   #injected = zero()
+  #faults = new Map<string, number>()
 
   private constructor(server: Server, target: URL, seed: number) {
     this.#server = server
@@ -153,20 +225,108 @@ export class FaultProxy {
     return installed
   }
 
+  /**
+   * Installs the random mode: each matching request gets a fault with probability `rate`, drawn
+   * from `mix` (500 InternalError, 503 SlowDown, reset before forwarding, reset after the server
+   * applied the request, or a latency spike). Reproducible for a given seed (see `seed`).
+   */
+  randomFaults(options: RandomFaultOptions): RandomFaults {
+    const { rate } = options
+    if (!(rate >= 0 && rate <= 1)) throw new RangeError(`fault rate ${rate} is not within 0..1`)
+    const seed = options.seed ?? 1
+    const seen = new Map<string, number>()
+    /** The PRNG of this request: seed + identity + occurrence (a retry is a new occurrence). */
+    const drawsFor = (req: ProxiedRequest): (() => number) => {
+      // DeleteObjects names its keys in the body
+      const body = req.method === 'POST' ? fnv1a(req.body.toString('latin1')) : ''
+      const id = `${req.method} ${req.key} ${req.query.get('prefix') ?? ''} ${req.query.get('continuation-token') ?? ''} ${body}`
+      const n = (seen.get(id) ?? 0) + 1
+      seen.set(id, n)
+      return seededRandom(fnv1a(`${seed}|${id}|${n}`))
+    }
+    let random: () => number = () => 0
+    const weights = Object.entries(options.mix ?? DEFAULT_FAULT_MIX).filter(([, w]) => w > 0) as [
+      RandomFaultKind,
+      number,
+    ][]
+    const sum = weights.reduce((a, [, w]) => a + w, 0)
+    if (sum <= 0) throw new RangeError('the fault mix has no kind with a positive weight')
+    const [lo, hi] = options.latencyMs ?? [200, 1500]
+    const injected: Record<RandomFaultKind, number> = {
+      'error-500': 0,
+      'slowdown-503': 0,
+      reset: 0,
+      'reset-after-forward': 0,
+      latency: 0,
+    }
+    const choose = (): FaultAction => {
+      let x = random() * sum
+      let kind = weights[weights.length - 1]![0]
+      for (const [k, w] of weights) {
+        if (x < w) {
+          kind = k
+          break
+        }
+        x -= w
+      }
+      injected[kind] += 1
+      switch (kind) {
+        case 'error-500':
+          return { type: 'error', status: 500 }
+        case 'slowdown-503':
+          return { type: 'slowdown' }
+        case 'reset':
+          return { type: 'reset' }
+        case 'reset-after-forward':
+          return { type: 'reset-after-forward' }
+        case 'latency':
+          return { type: 'delay', ms: lo + Math.floor(random() * (hi - lo + 1)) }
+      }
+    }
+    const handle: RandomFaults = {
+      paused: false,
+      injected,
+      total: () => Object.values(injected).reduce((a, b) => a + b, 0),
+      remove: () => installed.remove(),
+    }
+    const installed = this.addRule({
+      ...(options.kind === undefined ? {} : { kind: options.kind }),
+      match: (req) => {
+        if (handle.paused || !(options.match?.(req) ?? true)) return false
+        random = drawsFor(req) // choose() below continues with the same draws
+        return random() < rate
+      },
+      action: choose,
+    })
+    return handle
+  }
+
   /** Removes every rule. */
   clearRules(): void {
     this.#rules = []
   }
 
-  /** Requests received per kind (failed ones included), and how many of them were failed. */
-  counts(): { requests: Record<ProxyRequestKind, number>; injected: Record<ProxyRequestKind, number> } {
-    return { requests: { ...this.#requests }, injected: { ...this.#injected } }
+  /**
+   * Requests received per kind (failed ones included), how many of them were failed, and the
+   * injected faults by {@link faultLabel}.
+   */
+  counts(): {
+    requests: Record<ProxyRequestKind, number>
+    injected: Record<ProxyRequestKind, number>
+    faults: Record<string, number>
+  } {
+    return {
+      requests: { ...this.#requests },
+      injected: { ...this.#injected },
+      faults: Object.fromEntries(this.#faults),
+    }
   }
 
   /** Sets the counters back to 0. */
   resetCounts(): void {
     this.#requests = zero()
     this.#injected = zero()
+    this.#faults.clear()
   }
 
   /** Stops listening and drops open connections. */
@@ -183,7 +343,11 @@ export class FaultProxy {
     const proxied: ProxiedRequest = { method, headers: req.headers, body: Buffer.concat(chunks), ...info }
     this.#requests[info.kind] += 1
     const action = this.#pick(proxied)
-    if (action !== undefined) this.#injected[info.kind] += 1
+    if (action !== undefined) {
+      this.#injected[info.kind] += 1
+      const label = faultLabel(action)
+      this.#faults.set(label, (this.#faults.get(label) ?? 0) + 1)
+    }
     switch (action?.type) {
       case undefined:
         return this.#forward(proxied, req, res)
@@ -232,7 +396,7 @@ export class FaultProxy {
       if (r.injected >= times) continue
       if (rule.probability !== undefined && this.#random() >= rule.probability) continue
       r.injected += 1
-      return rule.action
+      return typeof rule.action === 'function' ? rule.action(req) : rule.action
     }
     return undefined
   }
