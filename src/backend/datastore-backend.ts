@@ -138,6 +138,8 @@ export interface DatastoreBackend {
     file: 'owner' | 'notes',
     content: string,
   ): Promise<void>
+  /** Deletes one group file object (owner or notes). */
+  deleteGroupFile(ns: BackupNamespace, group: BackupGroupRef, file: 'owner' | 'notes'): Promise<void>
   /** Deletes every object under the group prefix (ending in '/'): owner, notes, leftovers. */
   deleteGroup(ns: BackupNamespace, group: BackupGroupRef): Promise<number>
 

@@ -26,6 +26,7 @@ import { pruneGroup } from '../../src/datastore/prune/index.js'
 import { refreshS3Cache } from '../../src/datastore/s3-refresh.js'
 import { ConflictError } from '../../src/errors.js'
 import { parseFixedIndex } from '../../src/format/index.js'
+import { spawnPythonFcntlHolder } from '../helpers/lock-children.js'
 import { makeS3Store, testUpid, type S3TestStore } from '../helpers/s3-store.js'
 import { makeTempHome } from '../helpers/temp-home.js'
 
@@ -165,6 +166,32 @@ describe('S3 datastore end to end', () => {
     assert.equal((await readFile(chunkStoreFor(store).chunkPath(kept))).length, 0, 'a local marker now')
     const v = await verifyDatastore(store, { upid: testUpid() })
     assert.equal(v.failed, 0)
+  })
+
+  it('a backup refused after creating its group leaves no owner object behind', async () => {
+    // a foreign process holds the chunk store exclusively (as a running GC does)
+    const holder = await spawnPythonFcntlHolder(join(store.base, '.lock'), 'exclusive')
+    try {
+      await assert.rejects(
+        backupSnapshot(store, {
+          type: 'ct',
+          id: '777',
+          time: T0,
+          owner: 'root@pam',
+          workers: 0,
+          archives: [{ name: 'pct.conf', source: Buffer.from('x') }],
+        }),
+        /chunk store/,
+      )
+    } finally {
+      await holder.release()
+    }
+    assert.deepEqual(
+      (await s.keys()).filter((k) => k.includes('ct/777')),
+      [],
+      'bucket: no owner of the removed group',
+    )
+    assert.equal((await listSnapshotRefs(store, ROOT, { type: 'ct', id: '777' })).length, 0)
   })
 
   it('refresh rebuilds the content tree of the cache from the bucket', async () => {

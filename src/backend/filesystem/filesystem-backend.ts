@@ -55,6 +55,10 @@ export class FilesystemBackend implements DatastoreBackend {
     return Promise.resolve()
   }
 
+  deleteGroupFile(): Promise<void> {
+    return Promise.resolve()
+  }
+
   deleteGroup(): Promise<number> {
     return Promise.resolve(0)
   }

@@ -121,6 +121,10 @@ export class S3Backend implements DatastoreBackend {
     crashPoint(`after-${file}-put`)
   }
 
+  async deleteGroupFile(ns: BackupNamespace, group: BackupGroupRef, file: 'owner' | 'notes'): Promise<void> {
+    await this.objects.deleteObjects([file === 'owner' ? groupOwnerKey(ns, group) : groupNotesKey(ns, group)])
+  }
+
   async deleteGroup(ns: BackupNamespace, group: BackupGroupRef): Promise<number> {
     const n = await this.objects.deletePrefix(groupPrefix(ns, group))
     crashPoint('after-group-delete')

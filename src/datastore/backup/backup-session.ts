@@ -468,7 +468,7 @@ export class BackupSession {
 
 /**
  * Removes a group directory that holds nothing but its owner file (a group this backup created
- * and then failed to fill). The caller holds the group lock.
+ * and then failed to fill), and its owner object on S3. The caller holds the group lock.
  */
 async function removeGroupIfEmpty(
   store: Datastore,
@@ -479,6 +479,8 @@ async function removeGroupIfEmpty(
   try {
     const entries = await readdir(dir)
     if (entries.some((e) => e !== GROUP_OWNER_FILE)) return false
+    // The owner object first (S3 before local, spec §8.4): a failure keeps both, never one alone.
+    await store.backend.deleteGroupFile(ns, group, 'owner')
     await removeFileIfExists(join(dir, GROUP_OWNER_FILE))
     await rmdir(dir)
     // The type directory stays: another group's backup may be creating its group in it right now.
