@@ -15,16 +15,13 @@ import {
   isProtected,
   listGroupRefs,
   listSnapshots,
-  loadManifest,
   readManifestSummary,
   readOwner,
   setProtected,
-  snapshotFiles,
+  snapshotFileList,
   type Datastore,
-  type LoadedManifest,
 } from '../datastore/index.js'
-import { DatastoreError, NotFoundError } from '../errors.js'
-import { MANIFEST_BLOB_NAME } from '../format/index.js'
+import { NotFoundError } from '../errors.js'
 import { cliContext, nsFrom, parseBool, storeFrom } from './context.js'
 import { emit, type OutputSink } from './output.js'
 import { isRemote, remoteClient } from './remote-context.js'
@@ -169,31 +166,12 @@ async function fileList(
   ns: BackupNamespace,
   dir: BackupDirRef,
 ): Promise<SnapshotFileRow[]> {
-  const onDisk = await snapshotFiles(store, ns, dir)
-  let loaded: LoadedManifest | undefined
-  try {
-    loaded = await loadManifest(store, ns, dir)
-  } catch (e) {
-    if (!(e instanceof DatastoreError)) throw e
-  }
-  if (loaded === undefined)
+  const { files, manifest } = await snapshotFileList(store, ns, dir)
+  if (manifest === undefined)
     throw new NotFoundError(`manifest not found for snapshot '${formatSnapshotPath(dir)}'`, {
       store: store.name,
       ns: ns.toString(),
       snapshot: formatSnapshotPath(dir),
     })
-  const files: SnapshotFileRow[] = loaded.manifest.files.map((f) => ({
-    filename: f.filename,
-    'crypt-mode': f['crypt-mode'],
-    size: f.size,
-  }))
-  files.push({
-    filename: MANIFEST_BLOB_NAME,
-    'crypt-mode': loaded.manifest.signature ? 'sign-only' : 'none',
-    size: loaded.rawSize,
-  })
-  for (const f of onDisk)
-    if (f.filename !== '.protected' && !files.some((x) => x.filename === f.filename))
-      files.push({ filename: f.filename })
   return files
 }

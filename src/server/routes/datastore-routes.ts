@@ -6,12 +6,7 @@ import { statfs } from 'node:fs/promises'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
-import {
-  BackupNamespace,
-  parseAuthid,
-  type BackupDirRef,
-  type BackupGroupRef,
-} from '../../api-types/index.js'
+import { BackupNamespace, parseAuthid, type BackupGroupRef } from '../../api-types/index.js'
 import { anyPrivsBelow } from '../../config/acl-config.js'
 import { loadDatastoreConfig } from '../../config/datastore-config.js'
 import { NS_PRIVS_OK, PRIV } from '../../config/privileges.js'
@@ -32,6 +27,7 @@ import {
   setNotes,
   setOwner,
   setProtected,
+  snapshotFileList,
   snapshotFiles,
   updateManifest,
   type Datastore,
@@ -46,7 +42,6 @@ import {
   errorMessage,
 } from '../../errors.js'
 import {
-  MANIFEST_BLOB_NAME,
   getManifestNotes,
   getVerifyState,
   manifestKeyFingerprint,
@@ -77,43 +72,6 @@ const NOTES = { type: 'string', description: 'Notes text.' } as const
 /** `{removed-groups, protected-snapshots, removed-snapshots}` */
 function deleteStats(groups: number, prot: number, snaps: number): Record<string, number> {
   return { 'removed-groups': groups, 'protected-snapshots': prot, 'removed-snapshots': snaps }
-}
-
-/** Files of a snapshot in the PBS `files` shape (manifest files, then index.json.blob, then the rest). */
-async function snapshotFileList(
-  store: Datastore,
-  ns: BackupNamespace,
-  dir: BackupDirRef,
-): Promise<{
-  files: Record<string, unknown>[]
-  manifest: Awaited<ReturnType<typeof loadManifest>> | undefined
-}> {
-  const onDisk = await snapshotFiles(store, ns, dir)
-  let loaded: Awaited<ReturnType<typeof loadManifest>> | undefined
-  try {
-    loaded = await loadManifest(store, ns, dir)
-  } catch (e) {
-    if (!(e instanceof DatastoreError)) throw e
-  }
-  if (!loaded)
-    return {
-      files: onDisk.filter((f) => f.filename !== '.protected').map((f) => ({ filename: f.filename })),
-      manifest: undefined,
-    }
-  const files: Record<string, unknown>[] = loaded.manifest.files.map((f) => ({
-    filename: f.filename,
-    'crypt-mode': f['crypt-mode'],
-    size: f.size,
-  }))
-  files.push({
-    filename: MANIFEST_BLOB_NAME,
-    'crypt-mode': loaded.manifest.signature ? 'sign-only' : 'none',
-    size: loaded.rawSize,
-  })
-  for (const f of onDisk)
-    if (f.filename !== '.protected' && !files.some((x) => x.filename === f.filename))
-      files.push({ filename: f.filename })
-  return { files, manifest: loaded }
 }
 
 export const datastoreRoutes: Endpoint[] = [
@@ -344,7 +302,7 @@ export const datastoreRoutes: Endpoint[] = [
               // A malformed optional field hides only that field.
             }
             item.files = files
-            item.size = files.reduce((n, f) => n + ((f.size as number | undefined) ?? 0), 0)
+            item.size = files.reduce((n, f) => n + (f.size ?? 0), 0)
           } else item.files = files
           item.owner = owner
           item.protected = snap.protected
