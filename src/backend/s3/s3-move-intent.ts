@@ -127,6 +127,7 @@ export class S3MoveIntentFile {
     // The heartbeat touches the inode through the lock's own handle: no path lookups, and it
     // never outlives the lock.
     this.#timer = setInterval(() => {
+      if (this.#lock.released) return
       const now = new Date()
       this.#lock.file.utimes(now, now).catch(() => undefined)
     }, S3_MOVE_HEARTBEAT_MS)
