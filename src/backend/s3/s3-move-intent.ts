@@ -1,7 +1,7 @@
 /**
  * The S3 move intent journal (DESIGN.md "orphan-free S3 moves"): one file per batch of snapshot
- * moves in `<cache>/.s3-move-intents/`, written before the first S3 request of the batch, flock-ed
- * by its writer for as long as the writer lives, and removed when the batch is fully done.
+ * moves in `<cache>/.s3-move-intents/`, on disk before the batch's first request that changes the
+ * bucket, flock-ed by its writer for as long as the writer lives, removed when the batch is done.
  *
  * Names and states:
  *   `<uuid>.json`          the writer is running, or died (crash, kill) - its requests may still be
@@ -19,10 +19,9 @@
  * crash could separate; a recovery makes each match its counterpart.
  */
 import { randomUUID } from 'node:crypto'
+import { mkdir, rename, rm, stat } from 'node:fs/promises'
 import { hostname } from 'node:os'
-import { open, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { mkdir } from 'node:fs/promises'
 
 import { StorageError, errorMessage } from '../../errors.js'
 import { fsyncDir } from '../../io/replace-file.js'
@@ -135,8 +134,8 @@ export class S3MoveIntentFile {
   }
 
   /**
-   * Writes, fsyncs and locks the intent under a tmp name, then renames it into place: a recovery
-   * never sees it unlocked (flock follows the inode), and it is on disk before the first request.
+   * Locks, writes and fsyncs the intent under a tmp name, then renames it into place (and fsyncs
+   * the directory): it is on disk before the first request, and locked for as long as it lives.
    * @throws StorageError
    */
   static async create(
@@ -157,19 +156,16 @@ export class S3MoveIntentFile {
       ...(objects.length > 0 ? { objects } : {}),
     }
     try {
-      const fh = await open(tmp, 'wx', 0o640)
-      try {
-        await fh.writeFile(JSON.stringify(intent))
-        await fh.sync()
-      } finally {
-        await fh.close()
-      }
+      // Locked first and written through the lock's own handle: a recovery never finds the tmp
+      // file unlocked with content, nor the final name unlocked (the lock follows the inode).
       const lock = await acquireFileLock(tmp, {
         mode: 'exclusive',
         timeoutMs: 0,
         what: `S3 move intent '${path}'`,
       })
       try {
+        await lock.file.writeFile(JSON.stringify(intent))
+        await lock.file.sync()
         await rename(tmp, path)
         await fsyncDir(dir)
       } catch (e) {
