@@ -134,7 +134,12 @@ describe('move-namespace', () => {
             e.message,
             /namespace move partially completed; 2 group\(s\) could not be moved and remain at source/,
           )
-          assert.match(e.message, /fatal \(investigate before retrying\): 'vm\/conflict' in 'r7\/s'/)
+          // the fatal group's cause is in the error line, without repeating the move prefix
+          assert.match(
+            e.message,
+            /fatal \(investigate before retrying\): 'vm\/conflict' in 'r7\/s' \(snapshot time mismatch - target snapshot/,
+          )
+          assert.doesNotMatch(e.message, /\(moving group/)
           assert.match(
             e.message,
             /still locked \(rerun move-namespace or move-group may succeed\): 'vm\/locked' in 'r7\/s'/,

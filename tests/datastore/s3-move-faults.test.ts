@@ -15,6 +15,7 @@ import {
   type Datastore,
 } from '../../src/datastore/index.js'
 import { moveGroup, recoverS3Moves } from '../../src/datastore/move/index.js'
+import { StorageError } from '../../src/errors.js'
 import { localKeys } from '../backend/backend-conformance.js'
 import { FaultProxy } from '../helpers/fault-proxy.js'
 import {
@@ -84,7 +85,15 @@ describe('S3 move with faults', () => {
       match: (r) => r.key.includes(`/vm/500/${failing}/index.json.blob`),
       action: { type: 'error', status: 500 },
     })
-    await assert.rejects(moveGroup(store, ROOT, { type: 'vm', id: '500' }, DST), /500|InternalError|failed/)
+    // the S3 error names the move, the object and the S3 cause
+    await assert.rejects(moveGroup(store, ROOT, { type: 'vm', id: '500' }, DST), (e: unknown) => {
+      assert.ok(e instanceof StorageError, String(e))
+      assert.match(
+        e.message,
+        /^moving group 'vm\/500' from 'root' to 'dst' failed - S3 copy of '[^']+' .*InternalError/,
+      )
+      return true
+    })
     assert.ok(rule.injected >= 2, 'the copy was retried and failed every time')
     rule.remove()
     const moved = await listSnapshotRefs(store, DST, { type: 'vm', id: '500' })

@@ -45,6 +45,7 @@ import { listSnapshotRefs } from '../snapshots.js'
 import { checkMergeInvariants } from './merge-check.js'
 import { appendMoveJournal } from './move-journal.js'
 import { removeStaleSnapshotLocks } from './stale-locks.js'
+import { withMoveAction } from './with-move-action.js'
 
 /** Most snapshot locks held at once (PBS MAX_SNAPSHOT_LOCKS). */
 export const MAX_SNAPSHOT_LOCKS = 512
@@ -134,15 +135,26 @@ export async function moveGroup(
   targetNs: BackupNamespace,
   options: MoveGroupOptions = {},
 ): Promise<MoveGroupResult> {
+  const action = moveGroupAction(group, sourceNs, targetNs)
+  return withMoveAction(action, moveGroupUnchecked(store, sourceNs, group, targetNs, action, options))
+}
+
+async function moveGroupUnchecked(
+  store: Datastore,
+  sourceNs: BackupNamespace,
+  group: BackupGroupRef,
+  targetNs: BackupNamespace,
+  action: string,
+  options: MoveGroupOptions,
+): Promise<MoveGroupResult> {
   const merge = options.mergeGroup ?? true
   const log = options.log ?? SILENT_LOG
-  const action = moveGroupAction(group, sourceNs, targetNs)
   store.assertNewStyleLocking(action)
   await checkMoveGroup(store, sourceNs, group, targetNs, merge)
   // defer: a move must not sit out the grace of a crash that just happened (cleanup/GC finish it)
   if (options.skipRecovery !== true) await recoverS3Moves(store, log, 'defer')
 
-  const sourceLock = await withPrefix(action, store.lockGroup(sourceNs, group))
+  const sourceLock = await store.lockGroup(sourceNs, group)
   let targetLock: LockGuard | undefined
   try {
     // Authoritative re-check now that nobody else can change the source group.
@@ -151,7 +163,7 @@ export async function moveGroup(
     const target = await guarded(
       store,
       [groupFile(store, targetNs, group, 'owner')],
-      () => withPrefix(action, createLockedGroup(store, targetNs, group, sourceOwner)),
+      () => createLockedGroup(store, targetNs, group, sourceOwner),
       // a new group's owner object goes up before the local rename (spec §8.4): journalled, so a
       // crash in between cannot leave the object without the group
       store.backend.remote && !(await groupExists(store, targetNs, group)),
@@ -487,15 +499,4 @@ export async function recoverS3Moves(
     )
   for (const w of r.warnings) log.warn(w)
   return r
-}
-
-/** Re-throws a LockBusyError with the move action in front (other errors unchanged). */
-async function withPrefix<T>(action: string, p: Promise<T>): Promise<T> {
-  try {
-    return await p
-  } catch (e) {
-    if (e instanceof LockBusyError)
-      throw new LockBusyError(`${action} failed - ${e.message}`, e.data, { cause: e })
-    throw e
-  }
 }

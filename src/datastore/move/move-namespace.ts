@@ -29,7 +29,8 @@ import { createNamespace, listChildNamespaces, listNamespaces, namespaceExists }
 import { SILENT_LOG, ProgressTracker, throwIfAborted, type OperationContext } from '../operation-context.js'
 import { listSnapshotRefs } from '../snapshots.js'
 import type { GuardedObject } from '../../backend/datastore-backend.js'
-import { MAX_SNAPSHOT_LOCKS, guarded, moveGroup, recoverS3Moves } from './move-group.js'
+import { MAX_SNAPSHOT_LOCKS, guarded, moveGroup, moveGroupAction, recoverS3Moves } from './move-group.js'
+import { moveErrorCause, withMoveAction } from './with-move-action.js'
 
 /**
  * Groups of one namespace moved at once on a remote (S3) backend. A group move is a chain of
@@ -147,7 +148,10 @@ export async function moveNamespace(
     const t = map(ns)
     if (t.isRoot || (await namespaceExists(store, t))) continue
     // marker first, then mkdir (spec §8.4): journalled on S3, so a crash in between is reconciled
-    await guarded(store, [marker(store, t)], () => createNamespace(store, t), store.backend.remote)
+    await withMoveAction(
+      `${action} failed - creating target namespace '${t.display()}'`,
+      guarded(store, [marker(store, t)], () => createNamespace(store, t), store.backend.remote),
+    )
     result.createdNamespaces.push(t.toString())
     log.info(`created namespace '${t.toString()}'`)
   }
@@ -163,6 +167,7 @@ export async function moveNamespace(
   const progress = new ProgressTracker(total, 'snapshots', options.onProgress)
   const failedNs = new Map<string, BackupNamespace>()
   const deferred: { ns: BackupNamespace; group: BackupGroupRef }[] = []
+  const causes = new Map<FailedGroup, string>()
   const moveOne = async (ns: BackupNamespace, group: BackupGroupRef, lastTry: boolean): Promise<void> => {
     throwIfAborted(options.signal, action)
     try {
@@ -185,12 +190,14 @@ export async function moveNamespace(
         return
       }
       log.warn(errorMessage(e))
-      result.failed.push({
+      const failed: FailedGroup = {
         ns: ns.toString(),
         group: formatGroupPath(group),
         kind: soft ? 'retryable' : 'fatal',
         error: errorMessage(e),
-      })
+      }
+      result.failed.push(failed)
+      causes.set(failed, moveErrorCause(moveGroupAction(group, ns, map(ns)), failed.error))
       failedNs.set(ns.toString(), ns)
     }
   }
@@ -227,10 +234,13 @@ export async function moveNamespace(
     const retry = result.failed.filter((f) => f.kind === 'retryable')
     const list = (fs: FailedGroup[]): string =>
       fs.map((f) => `'${f.group}' in '${f.ns || 'root'}'`).join(', ')
+    // a fatal group needs investigating: its cause goes in the task's error line, not just the log
+    const withCause = (fs: FailedGroup[]): string =>
+      fs.map((f) => `'${f.group}' in '${f.ns || 'root'}' (${causes.get(f) ?? f.error})`).join(', ')
     const parts = [
       `namespace move partially completed; ${result.failed.length} group(s) could not be moved and remain at source`,
     ]
-    if (fatal.length) parts.push(`fatal (investigate before retrying): ${list(fatal)}`)
+    if (fatal.length) parts.push(`fatal (investigate before retrying): ${withCause(fatal)}`)
     if (retry.length)
       parts.push(`still locked (rerun move-namespace or move-group may succeed): ${list(retry)}`)
     throw new ConflictError(`${action} failed - ${parts.join('; ')}`, { store: store.name, ...result })
