@@ -1,18 +1,19 @@
 // Crash safety of moves, proven: a namespace holding ≥ 2,000 snapshots is moved by a real
 // `pbs-store namespace move` process that is SIGKILLed at random points (≥ 25 kills here,
-// PBS_STORE_CRASH_KILLS=200 via `npm run test:crash`). After every kill each snapshot exists
-// exactly once with its content; the rerun continues; at the end everything is at the target.
+// PBS_STORE_CRASH_KILLS=200 via `npm run test:crash`), and a group of 750 snapshots is moved
+// back and forth by `pbs-store group move`, merging into the part already at the target
+// (PBS_STORE_CRASH_GROUP_KILLS, default 15). After every kill each snapshot exists exactly once
+// with its content (and a split group is a clean time split); at the end everything is at the target.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
 
 import { BackupNamespace, formatSnapshotPath } from '../../src/api-types/index.js'
 import {
   createDatastore,
   createNamespace,
+  groupExists,
   listGroupRefs,
   listNamespaces,
   listSnapshotRefs,
@@ -20,11 +21,11 @@ import {
   type Datastore,
 } from '../../src/datastore/index.js'
 import { makeFakeSnapshot } from '../helpers/fake-snapshot.js'
-import { CLI_BIN } from '../helpers/run-cli.js'
+import { crashLoop, runMove, type CrashDirection } from '../helpers/crash-loop.js'
 import { makeTempHome, type TempHome } from '../helpers/temp-home.js'
-import { prng } from '../helpers/prng.js'
 
 const KILLS = Number(process.env.PBS_STORE_CRASH_KILLS ?? 25)
+const GROUP_KILLS = Number(process.env.PBS_STORE_CRASH_GROUP_KILLS ?? 15)
 const T0 = 1776359903
 const SRC = BackupNamespace.parse('src')
 const DST = BackupNamespace.parse('dst')
@@ -33,6 +34,16 @@ const LAYOUT: [string, number][] = [
   ['src/c1', 6],
   ['src/c1/c2', 6],
 ] // namespace, groups; 100 snapshots per group → 2,000
+
+/** The content each fake snapshot carries: its own path. */
+function contentOf(id: string, time: number): string {
+  return formatSnapshotPath({
+    type: 'vm',
+    id,
+    time,
+    timeString: new Date(time * 1000).toISOString().replace('.000', ''),
+  })
+}
 
 /** Every snapshot in the store: key type/id/time → its namespace; fails on duplicates or bad content. */
 async function census(store: Datastore): Promise<Map<string, string>> {
@@ -70,19 +81,11 @@ describe('move crash safety (SIGKILL at random points)', () => {
         for (let i = 0; i < 100; i++) {
           const id = String(100 + gid)
           const time = T0 + i * 3600
-          await makeFakeSnapshot(store, ns, 'vm', id, time, {
-            content: formatSnapshotPath({
-              type: 'vm',
-              id,
-              time,
-              timeString: new Date(time * 1000).toISOString().replace('.000', ''),
-            }),
-          })
+          await makeFakeSnapshot(store, ns, 'vm', id, time, { content: contentOf(id, time) })
           expected++
         }
       }
     }
-    // Merges too: the target already holds older snapshots of two groups.
     await createNamespace(store, DST)
   })
   after(() => home.cleanup())
@@ -94,72 +97,132 @@ describe('move crash safety (SIGKILL at random points)', () => {
       assert.ok(expected >= 2000)
       const seed = Number(process.env.PBS_STORE_CRASH_SEED ?? Date.now() % 1_000_000)
       console.log(`# crash seed ${seed} (PBS_STORE_CRASH_SEED to repeat), ${expected} snapshots`)
-      const random = prng(seed)
-      let kills = 0
-      let finished = 0
-      let runs = 0
-      let maxDelay = 1500
-      // The interrupted move is rerun in the same direction; only a completed one flips it.
-      let from = SRC
-      let to = DST
-      while (kills < KILLS && runs < KILLS * 4) {
-        runs++
-        // A run killed after it had removed its source (between the last rmdir and exit) did
-        // complete the move (the census after it found every snapshot): go back.
-        if (!(await namespaceExists(store, from))) [from, to] = [to, from]
-        const child = spawn(
-          process.execPath,
-          [CLI_BIN, 'namespace', 'move', from.toString(), '--store', 'store1', '--target-ns', to.toString()],
-          {
-            env: home.env,
-            stdio: ['ignore', 'ignore', 'pipe'],
-          },
-        )
-        let stderr = ''
-        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-        const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-        const delay = 80 + Math.floor(random() * maxDelay)
-        const done = await Promise.race([exited.then(() => true), sleep(delay).then(() => false)])
-        if (!done) {
-          child.kill('SIGKILL')
-          await exited
-          kills++
-        } else {
-          finished++
-          const code = await exited
-          // A run that completed must have succeeded (warnings about leftover hidden dirs are fine).
-          assert.equal(code, 0, `uninterrupted move failed: ${stderr}`)
-          assert.equal(await namespaceExists(store, from), false, 'a completed move removed its source')
-          ;[from, to] = [to, from]
-          maxDelay = Math.max(200, Math.floor(maxDelay * 0.8)) // finishing too often: kill earlier
-        }
-        const found = await census(store)
-        assert.equal(
-          found.size,
-          expected,
-          `after run ${runs} (${done ? 'finished' : `killed at ${delay} ms`}): all snapshots present`,
-        )
-      }
-      assert.ok(kills >= KILLS, `only ${kills} kills in ${runs} runs`)
+      const args = (d: CrashDirection): string[] => [
+        'namespace',
+        'move',
+        d.from,
+        '--store',
+        'store1',
+        '--target-ns',
+        d.to,
+      ]
+      const r = await crashLoop({
+        kills: KILLS,
+        seed,
+        minDelayMs: 80,
+        maxDelayMs: 1580,
+        env: home.env,
+        start: { from: SRC.toString(), to: DST.toString() },
+        args,
+        sourceExists: (d) => namespaceExists(store, BackupNamespace.parse(d.from)),
+        state: async () => JSON.stringify([...(await census(store))].sort()),
+        check: async (run, how) =>
+          assert.equal(
+            (await census(store)).size,
+            expected,
+            `after run ${run} (${how}): all snapshots present`,
+          ),
+      })
       // Final rerun without a kill: everything ends up at one namespace tree, nothing left behind.
-      const final = await new Promise<number | null>((resolve) =>
-        spawn(
-          process.execPath,
-          [CLI_BIN, 'namespace', 'move', from.toString(), '--store', 'store1', '--target-ns', to.toString()],
-          {
-            env: home.env,
-            stdio: 'ignore',
-          },
-        ).on('close', resolve),
+      const final = await runMove(home.env, args(r.last))
+      assert.equal(final.code, 0, final.stderr)
+      const found = await census(store)
+      assert.equal(found.size, expected)
+      const to = r.last.to
+      assert.ok(
+        [...found.values()].every((n) => n === to || n.startsWith(`${to}/`)),
+        'everything at the target',
       )
-      assert.equal(final, 0)
+      console.log(
+        `# crash test: ${r.kills} kills (${r.effectiveKills} mid-move), ${r.finished} uninterrupted runs, ${r.runs} runs, lost: 0`,
+      )
+    },
+  )
+})
+
+describe('group move crash safety with merges (SIGKILL at random points)', () => {
+  let home: TempHome
+  let store: Datastore
+  const GA = BackupNamespace.parse('ga')
+  const GB = BackupNamespace.parse('gb')
+  const GROUP = { type: 'vm' as const, id: '900' }
+  let expected = 0
+
+  before(async () => {
+    home = await makeTempHome()
+    store = await createDatastore(home.installation, 'store1', join(home.dir, 'store1'))
+    await createNamespace(store, GA)
+    await createNamespace(store, GB)
+    // 700 snapshots in 'ga' (two lock batches of at most 512), and 50 older ones of the same group
+    // already in 'gb': the first move merges; after a kill the group is split by time and the
+    // rerun in the same direction merges again.
+    for (let i = 0; i < 750; i++) {
+      const time = T0 + i * 3600
+      await makeFakeSnapshot(store, i < 50 ? GB : GA, 'vm', GROUP.id, time, {
+        content: contentOf(GROUP.id, time),
+      })
+      expected++
+    }
+  })
+  after(() => home.cleanup())
+
+  it(
+    `every snapshot exists exactly once after each of ${GROUP_KILLS} kills of a merging group move`,
+    { timeout: 15 * 60_000 },
+    async () => {
+      const seed = Number(process.env.PBS_STORE_CRASH_SEED ?? Date.now() % 1_000_000) + 1
+      console.log(`# group crash seed ${seed}, ${expected} snapshots in one group`)
+      let merging = 0 // runs that started with the group at both sides
+      const args = (d: CrashDirection): string[] => [
+        'group',
+        'move',
+        'vm/900',
+        '--store',
+        'store1',
+        '--ns',
+        d.from,
+        '--target-ns',
+        d.to,
+      ]
+      const r = await crashLoop({
+        kills: GROUP_KILLS,
+        seed,
+        minDelayMs: 80,
+        maxDelayMs: 1580,
+        env: home.env,
+        start: { from: GA.toString(), to: GB.toString() },
+        args,
+        sourceExists: (d) => groupExists(store, BackupNamespace.parse(d.from), GROUP),
+        state: async () => JSON.stringify([...(await census(store))].sort()),
+        beforeRun: async (d) => {
+          if (await groupExists(store, BackupNamespace.parse(d.to), GROUP)) merging++
+        },
+        check: async (run, how) => {
+          const found = await census(store)
+          assert.equal(found.size, expected, `after run ${run} (${how}): all snapshots present`)
+          // a split group is a clean time split: every snapshot at one side is older than the other's
+          const at = (ns: string): number[] =>
+            [...found].filter(([, n]) => n === ns).map(([k]) => Date.parse(k.split('/')[2]!))
+          const a = at(GA.toString())
+          const b = at(GB.toString())
+          if (a.length > 0 && b.length > 0)
+            assert.ok(
+              Math.max(...a) < Math.min(...b) || Math.max(...b) < Math.min(...a),
+              `after run ${run} (${how}): the group is split by time`,
+            )
+        },
+      })
+      const final = await runMove(home.env, args(r.last))
+      assert.equal(final.code, 0, final.stderr)
       const found = await census(store)
       assert.equal(found.size, expected)
       assert.ok(
-        [...found.values()].every((n) => n === to.toString() || n.startsWith(`${to.toString()}/`)),
-        'everything at the target',
+        [...found.values()].every((n) => n === r.last.to),
+        'the whole group at the target',
       )
-      console.log(`# crash test: ${kills} kills, ${finished} uninterrupted runs, ${runs} runs, lost: 0`)
+      console.log(
+        `# group crash test: ${r.kills} kills (${r.effectiveKills} mid-move), ${r.finished} uninterrupted runs, ${r.runs} runs (${merging} merging), lost: 0`,
+      )
     },
   )
 })

@@ -1,29 +1,33 @@
 // Crash safety of S3 moves: a real `pbs-store namespace move` process is SIGKILLed at random
-// points (≥ 25 kills; PBS_STORE_S3_CRASH_KILLS for more). After each kill the next run (or
+// points (≥ 25 kills; PBS_STORE_S3_CRASH_KILLS for more), then a `pbs-store group move` that
+// merges into the part of its group already at the target (≥ 10 kills;
+// PBS_STORE_S3_CRASH_GROUP_KILLS). After each kill the next run (or
 // cleanup) recovers the intents; every snapshot is then present exactly once in the bucket AND
 // in the cache with the same files, the bucket's whole content tree (group owners, notes,
 // namespace markers) equals the cache's, and at the end verify is clean.
 // Recovery right after a kill waits out the grace period for the dead process's last requests
 // (PBS_STORE_S3_MOVE_GRACE_MS; 2 s here unless set, which covers moto's lag on a loaded machine).
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
 
 import { BackupNamespace } from '../../src/api-types/index.js'
 import {
   backupSnapshot,
   createNamespace,
+  groupExists,
+  listSnapshotRefs,
   namespaceExists,
   verifyDatastore,
 } from '../../src/datastore/index.js'
 import { recoverS3Moves } from '../../src/datastore/move/index.js'
 import { localKeys } from '../backend/backend-conformance.js'
-import { CLI_BIN } from '../helpers/run-cli.js'
+import { crashLoop, runMove, type CrashDirection } from '../helpers/crash-loop.js'
 import { makeS3Store, snapshotKeyMap, testUpid, type S3TestStore } from '../helpers/s3-store.js'
-import { prng } from '../helpers/prng.js'
 
 const KILLS = Number(process.env.PBS_STORE_S3_CRASH_KILLS ?? 25)
+const GROUP_KILLS = Number(process.env.PBS_STORE_S3_CRASH_GROUP_KILLS ?? 10)
+const GROUP_ID = '900'
+const GROUP_SNAPSHOTS = 60 // 6 older ones start in 'gb' (the first move merges), 54 in 'ga'
 const T0 = 1776359903
 const LAYOUT: [string, string[]][] = [
   ['src', ['100', '1000', '101']],
@@ -53,9 +57,31 @@ async function census(s: S3TestStore): Promise<Map<string, string>> {
   return seen
 }
 
+/** Every key in the bucket and the cache: a kill that changed it had sent requests or renamed. */
+async function stateOf(s: S3TestStore): Promise<string> {
+  return JSON.stringify([(await s.keys()).sort(), (await localKeys(s.store)).sort()])
+}
+
 describe('S3 move crash safety (SIGKILL at random points)', () => {
   let s: S3TestStore
   let expected = 0
+
+  /** A real backup of snapshot `i` of group vm/`id`: three objects, the image filled with `fill`. */
+  const backup = async (ns: BackupNamespace, id: string, i: number, fill: number): Promise<void> => {
+    await backupSnapshot(s.store, {
+      ns,
+      type: 'vm',
+      id,
+      time: T0 + i * 60,
+      owner: 'root@pam',
+      workers: 0,
+      archives: [
+        { name: 'drive-scsi0.img', source: Buffer.alloc(4096, fill) },
+        { name: 'qemu-server.conf', source: Buffer.from(`${id} ${i}\n`) },
+      ],
+    })
+    expected++
+  }
 
   before(async () => {
     process.env.PBS_STORE_S3_MOVE_GRACE_MS ??= '2000'
@@ -65,22 +91,14 @@ describe('S3 move crash safety (SIGKILL at random points)', () => {
       await createNamespace(s.store, ns)
       for (const id of ids)
         for (let i = 0; i < PER_GROUP; i++) {
-          await backupSnapshot(s.store, {
-            ns,
-            type: 'vm',
-            id,
-            time: T0 + i * 60,
-            owner: 'root@pam',
-            workers: 0,
-            archives: [
-              { name: 'drive-scsi0.img', source: Buffer.alloc(4096, id.length + i) },
-              { name: 'qemu-server.conf', source: Buffer.from(`${id} ${i}\n`) },
-            ],
-          })
-          expected++
+          await backup(ns, id, i, id.length + i)
         }
     }
     await createNamespace(s.store, BackupNamespace.parse('dst'))
+    for (const name of ['ga', 'gb']) await createNamespace(s.store, BackupNamespace.parse(name))
+    for (let i = 0; i < GROUP_SNAPSHOTS; i++) {
+      await backup(BackupNamespace.parse(i < 6 ? 'gb' : 'ga'), GROUP_ID, i, 200 + i)
+    }
   })
   after(() => s.cleanup())
 
@@ -90,65 +108,122 @@ describe('S3 move crash safety (SIGKILL at random points)', () => {
     async () => {
       const seed = Number(process.env.PBS_STORE_CRASH_SEED ?? Date.now() % 1_000_000)
       console.log(`# crash seed ${seed}, ${expected} snapshots`)
-      const random = prng(seed)
-      let from = BackupNamespace.parse('src')
-      let to = BackupNamespace.parse('dst/src')
-      let kills = 0
-      let runs = 0
-      let rolledBack = 0
-      let waitedMs = 0
-      const minDelay = 400
-      let maxDelay = 2500
-      while (kills < KILLS && runs < KILLS * 4) {
-        runs++
-        // a run killed after it had finished everything: the move is complete, go back
-        if (!(await namespaceExists(s.store, from))) [from, to] = [to, from]
-        const child = spawn(
-          process.execPath,
-          [CLI_BIN, 'namespace', 'move', from.toString(), '--store', 'store1', '--target-ns', to.toString()],
-          { env: s.home.env, stdio: ['ignore', 'ignore', 'pipe'] },
-        )
-        let stderr = ''
-        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-        const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
-        const delay = minDelay + Math.floor(random() * (maxDelay - minDelay))
-        const done = await Promise.race([exited.then(() => true), sleep(delay).then(() => false)])
-        if (!done) {
-          child.kill('SIGKILL')
-          await exited
-          kills++
-        } else {
-          assert.equal(await exited, 0, `uninterrupted move failed: ${stderr}`)
-          ;[from, to] = [to, from]
-          maxDelay = Math.max(minDelay + 200, Math.floor(maxDelay * 0.8))
-        }
-        // what `pbs-store s3 cleanup` does; the next move would do it too
-        const r = await recoverS3Moves(s.store)
-        assert.deepEqual(r.warnings, [])
-        assert.equal(r.busy, 0, 'no intent is held by anyone: the killed process is gone')
-        assert.equal(r.deferred, 0)
-        rolledBack += r.rolledBack
-        waitedMs += r.waitedMs
-        assert.equal((await census(s)).size, expected, `after run ${runs}: all snapshots present once`)
-      }
-      assert.ok(kills >= KILLS, `only ${kills} kills in ${runs} runs`)
-      if (!(await namespaceExists(s.store, from))) [from, to] = [to, from]
-      const final = await new Promise<number | null>((resolve) =>
-        spawn(
-          process.execPath,
-          [CLI_BIN, 'namespace', 'move', from.toString(), '--store', 'store1', '--target-ns', to.toString()],
-          { env: s.home.env, stdio: 'ignore' },
-        ).on('close', resolve),
-      )
-      assert.equal(final, 0)
-      const found = await census(s)
-      assert.equal(found.size, expected)
-      const v = await verifyDatastore(s.store, { upid: testUpid() })
-      assert.equal(v.failed, 0)
-      assert.equal(v.ok, expected)
+      const recovery = new RecoveryTally(s)
+      const args = (d: CrashDirection): string[] => [
+        'namespace',
+        'move',
+        d.from,
+        '--store',
+        'store1',
+        '--target-ns',
+        d.to,
+      ]
+      const r = await crashLoop({
+        kills: KILLS,
+        seed,
+        minDelayMs: 400,
+        maxDelayMs: 2500,
+        env: s.home.env,
+        start: { from: 'src', to: 'dst/src' },
+        args,
+        sourceExists: (d) => namespaceExists(s.store, BackupNamespace.parse(d.from)),
+        state: () => stateOf(s),
+        check: async (run) => {
+          await recovery.recover()
+          assert.equal((await census(s)).size, expected, `after run ${run}: all snapshots present once`)
+        },
+      })
+      const final = await runMove(s.home.env, args(r.last))
+      assert.equal(final.code, 0, final.stderr)
+      await recovery.verifyAll(expected)
       console.log(
-        `# S3 crash test: ${kills} kills in ${runs} runs, lost: 0 (${rolledBack} snapshot moves rolled back, ${(waitedMs / 1000).toFixed(1)} s waited for grace periods)`,
+        `# S3 crash test: ${r.kills} kills (${r.effectiveKills} mid-move) in ${r.runs} runs, lost: 0 (${recovery.summary()})`,
+      )
+    },
+  )
+
+  it(
+    `a merging group move: every snapshot exactly once after each of ${GROUP_KILLS} kills`,
+    { timeout: Math.max(10, GROUP_KILLS / 3) * 60_000 },
+    async () => {
+      const seed = Number(process.env.PBS_STORE_CRASH_SEED ?? Date.now() % 1_000_000) + 1
+      const group = { type: 'vm' as const, id: GROUP_ID }
+      const inGroup = async (ns: string): Promise<number> =>
+        (await groupExists(s.store, BackupNamespace.parse(ns), group))
+          ? (await listSnapshotRefs(s.store, BackupNamespace.parse(ns), group)).length
+          : 0
+      console.log(`# group crash seed ${seed}, ${await inGroup('ga')} + ${await inGroup('gb')} snapshots`)
+      const recovery = new RecoveryTally(s)
+      let merging = 0
+      const args = (d: CrashDirection): string[] => [
+        'group',
+        'move',
+        `vm/${GROUP_ID}`,
+        '--store',
+        'store1',
+        '--ns',
+        d.from,
+        '--target-ns',
+        d.to,
+      ]
+      const r = await crashLoop({
+        kills: GROUP_KILLS,
+        seed,
+        minDelayMs: 400,
+        maxDelayMs: 2500,
+        env: s.home.env,
+        start: { from: 'ga', to: 'gb' },
+        args,
+        sourceExists: (d) => groupExists(s.store, BackupNamespace.parse(d.from), group),
+        beforeRun: async (d) => {
+          if (await groupExists(s.store, BackupNamespace.parse(d.to), group)) merging++
+        },
+        state: () => stateOf(s),
+        check: async (run) => {
+          await recovery.recover()
+          assert.equal((await census(s)).size, expected, `after run ${run}: all snapshots present once`)
+        },
+      })
+      const final = await runMove(s.home.env, args(r.last))
+      assert.equal(final.code, 0, final.stderr)
+      assert.equal(await inGroup(r.last.from), 0)
+      assert.equal(await inGroup(r.last.to), GROUP_SNAPSHOTS, 'the whole group at the target')
+      assert.ok(merging > 0, 'some runs merged into the part already at the target')
+      assert.ok(r.effectiveKills > 0, 'some kills landed mid-move')
+      await recovery.verifyAll(expected)
+      console.log(
+        `# S3 group crash test: ${r.kills} kills (${r.effectiveKills} mid-move) in ${r.runs} runs (${merging} merging), lost: 0 (${recovery.summary()})`,
       )
     },
   )
 })
+
+/** Runs the recovery `pbs-store s3 cleanup` runs after each kill, and adds up what it did. */
+class RecoveryTally {
+  rolledBack = 0
+  rolledForward = 0
+  waitedMs = 0
+  constructor(private readonly s: S3TestStore) {}
+
+  async recover(): Promise<void> {
+    const r = await recoverS3Moves(this.s.store)
+    assert.deepEqual(r.warnings, [])
+    assert.equal(r.busy, 0, 'no intent is held by anyone: the killed process is gone')
+    assert.equal(r.deferred, 0)
+    this.rolledBack += r.rolledBack
+    this.rolledForward += r.rolledForward
+    this.waitedMs += r.waitedMs
+  }
+
+  /** Final checks: census and a clean verify of every snapshot. */
+  async verifyAll(expected: number): Promise<void> {
+    assert.equal((await census(this.s)).size, expected)
+    const v = await verifyDatastore(this.s.store, { upid: testUpid() })
+    assert.equal(v.failed, 0)
+    assert.equal(v.ok, expected)
+  }
+
+  summary(): string {
+    return `${this.rolledBack} snapshot moves rolled back, ${this.rolledForward} completed, ${(this.waitedMs / 1000).toFixed(1)} s waited for grace periods`
+  }
+}
