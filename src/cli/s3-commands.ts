@@ -18,10 +18,10 @@ import {
 } from '../config/index.js'
 import type { ConfigLock } from '../config/config-file.js'
 import type { Installation } from '../config/installation.js'
-import { ValidationError } from '../errors.js'
+import { StorageError, ValidationError } from '../errors.js'
 import { withLock } from '../lock/index.js'
 import { refreshS3Cache } from '../datastore/s3-refresh.js'
-import { recoverS3Moves } from '../datastore/move/move-group.js'
+import { cleanupS3 } from '../datastore/s3-cleanup.js'
 import { cliContext, storeFrom } from './context.js'
 import { emit, formatTable, type OutputSink } from './output.js'
 
@@ -145,13 +145,17 @@ export function registerS3Commands(program: Command, sink: OutputSink): void {
     })
 
   s3.command('cleanup')
-    .description('finish or roll back S3 moves left unfinished by a crash or a failed delete (no orphans)')
+    .description(
+      'finish or roll back S3 moves left unfinished by a crash or a failed delete, then delete content objects without a cache counterpart (no orphans)',
+    )
     .requiredOption('--store <store>', 'datastore')
     .action(async (opts: { store: string }, cmd: Command) => {
       const ctx = cliContext(cmd, sink)
       const store = await storeFrom(ctx, opts.store, 'write')
       try {
-        const r = await recoverS3Moves(store)
+        const { recovery: r, sweep } = await cleanupS3(store)
+        const warnings = [...r.warnings, ...(sweep?.warnings ?? [])]
+        const skipped = sweep?.skipped ?? []
         const data = {
           intents: r.intents,
           'rolled-forward': r.rolledForward,
@@ -159,15 +163,30 @@ export function registerS3Commands(program: Command, sink: OutputSink): void {
           'deleted-objects': r.deletedObjects,
           'copied-objects': r.copiedObjects,
           busy: r.busy,
-          warnings: r.warnings,
+          'orphans-scanned': sweep?.scanned ?? 0,
+          'orphans-deleted': sweep?.deleted.length ?? 0,
+          'orphans-restored': sweep?.restored.length ?? 0,
+          'orphans-skipped': skipped.map((s) => ({ key: s.key, reason: s.reason, message: s.message })),
+          warnings,
         }
         emit(sink, ctx.format, data, () => {
           let out = `cleaned ${r.intents} unfinished move intent(s): ${r.rolledForward} snapshot move(s) completed, ${r.rolledBack} rolled back, ${r.deletedObjects} object(s) deleted, ${r.copiedObjects} copied\n`
           if (r.busy > 0) out += `${r.busy} intent(s) belong to a running move and were left alone\n`
-          for (const w of r.warnings) out += `warning: ${w}\n`
+          if (sweep !== undefined) {
+            out += `swept ${sweep.scanned} content object(s): ${sweep.deleted.length} orphan(s) deleted, ${sweep.restored.length} restored to the cache, ${skipped.length} left for a later cleanup\n`
+            for (const k of sweep.deleted) out += `deleted '${k}'\n`
+            for (const k of sweep.restored) out += `restored '${k}'\n`
+            for (const s of skipped) out += `skipped '${s.key}' (${s.reason}) - ${s.message}\n`
+          }
+          for (const w of warnings) out += `warning: ${w}\n`
           return out
         })
-        if (r.warnings.length > 0) process.exitCode = 1
+        // after the report: main() turns the error into exit code 1 (process.exitCode would be overwritten)
+        if (warnings.length > 0)
+          throw new StorageError(
+            `s3 cleanup of store '${store.name}' left ${warnings.length} problem(s) - rerun it when they are fixed`,
+            { store: store.name, warnings },
+          )
       } finally {
         store.close()
       }

@@ -471,9 +471,17 @@ describe('S3 fault mix: operations under random 500/503/reset/latency faults', (
       faults.remove()
       const injected = { ...faults.injected }
       const proxyCounts = proxy.counts()
-      const cleanupRun = await soakCli(['s3', 'cleanup', '--store', STORE], env, 120_000)
+      // Every operation has ended (no process was killed, no request is in flight): no grace needed
+      // before sweeping the orphans the last operations left.
+      const cleanupRun = await soakCli(
+        ['s3', 'cleanup', '--store', STORE],
+        { ...env, PBS_STORE_S3_MOVE_GRACE_MS: '0' },
+        120_000,
+      )
       assert.equal(cleanupRun.code, 0, `s3 cleanup: ${cleanupRun.stderr}`)
-      const cleanup = JSON.parse(cleanupRun.stdout) as Record<string, number>
+      const cleanup = JSON.parse(cleanupRun.stdout) as Record<string, number> & {
+        'orphans-skipped': unknown[]
+      }
       const again = await recoverS3Moves(store)
       assert.equal(again.intents, 0, 'nothing left for a second recovery')
 
@@ -509,7 +517,8 @@ describe('S3 fault mix: operations under random 500/503/reset/latency faults', (
           `refused ${total('refused')} ${JSON.stringify(Object.fromEntries(outcomes))}; requests ${requests}, ` +
           `faults injected ${faults.total()} ${JSON.stringify(injected)} (by request kind ${JSON.stringify(proxyCounts.injected)}), ` +
           `retries observed in-process ${retries}; cleanup: intents ${cleanup.intents}, rolled forward ${cleanup['rolled-forward']}, ` +
-          `rolled back ${cleanup['rolled-back']}, objects deleted ${cleanup['deleted-objects']}; ` +
+          `rolled back ${cleanup['rolled-back']}, objects deleted ${cleanup['deleted-objects']}, ` +
+          `orphans swept ${cleanup['orphans-deleted']} (restored ${cleanup['orphans-restored']}, skipped ${cleanup['orphans-skipped'].length}); ` +
           `snapshots ${at.size}, restore checks ${restoredChecks}, failed moves with a time split ${splits}, ` +
           `chunks swept by GC ${swept}, orphans before GC ${orphanCount(census)} (unreferenced chunks ${census.unreferencedChunks.length}), ` +
           `orphans ${orphanCount(afterGc)}, verify failures ${verify.failed}, lost: ${lost.length}`,
