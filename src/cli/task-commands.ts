@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline/promises'
 
 import type { Command } from 'commander'
 
+import { parseUserid } from '../api-types/index.js'
 import { ValidationError } from '../errors.js'
 import { cliContext } from './context.js'
 import { emit, formatTable, type OutputSink } from './output.js'
@@ -116,8 +117,10 @@ export function registerLoginCommand(program: Command, sink: OutputSink): void {
       const ctx = cliContext(cmd, sink)
       const server = serverUrl(cmd)
       if (server === undefined) throw new ValidationError('--server', undefined, 'is required for login')
-      const password = process.env.PBS_STORE_PASSWORD || (await prompt(`password for ${o.user}: `))
+      // Check the user id and the TLS options before asking for a password.
+      parseUserid(o.user, '--user')
       const client = anonymousClient(cmd, server)
+      const password = process.env.PBS_STORE_PASSWORD || (await prompt(`password for ${o.user}: `))
       const t = await client.api.login(o.user, password)
       if (t.ticket === undefined) throw new ValidationError('ticket', undefined, 'the server sent no ticket')
       await mkdir(dirname(ticketFile(cmd)), { recursive: true })

@@ -27,7 +27,10 @@ export interface StringParam {
   optional?: boolean
   description: string
   parse?: (value: string, name: string) => unknown
+  minLength?: number
   maxLength?: number
+  /** Never echo the value (passwords): errors carry '(hidden)'. */
+  secret?: boolean
 }
 
 /** A boolean parameter (form: 1|on|yes|true / 0|off|no|false). */
@@ -123,8 +126,10 @@ export function readParams(schema: ParamSchema, raw: RawParams): Record<string, 
   }
   for (const [k, v] of Object.entries(raw.uri)) values.set(k, v)
 
+  // Own keys only: `__proto__` or `constructor` are unknown parameters, not Object.prototype's.
   for (const key of values.keys())
-    if (!(key in schema)) errors.push({ param: key, message: 'schema does not allow additional properties.' })
+    if (!Object.hasOwn(schema, key))
+      errors.push({ param: key, message: 'schema does not allow additional properties.' })
 
   for (const [name, param] of Object.entries(schema)) {
     const value = values.get(name)
@@ -143,7 +148,12 @@ export function readParams(schema: ParamSchema, raw: RawParams): Record<string, 
     try {
       out[name] = convert(name, param, value, raw.mode === 'json' && !(name in raw.uri))
     } catch (e) {
-      if (e instanceof ValidationError) errors.push({ param: name, message: e.rule, value })
+      if (e instanceof ValidationError)
+        errors.push({
+          param: name,
+          message: e.rule,
+          value: param.type === 'string' && param.secret ? '(hidden)' : value,
+        })
       else throw e
     }
   }
@@ -196,6 +206,8 @@ function convert(name: string, param: Param, value: unknown, strict: boolean): u
     }
     case 'string': {
       if (typeof value !== 'string') return fail(name, value, 'Expected string value.')
+      if (param.minLength !== undefined && value.length < param.minLength)
+        fail(name, value, `value must be at least ${param.minLength} characters long`)
       if (param.maxLength !== undefined && value.length > param.maxLength)
         fail(name, value, `value may only be ${param.maxLength} characters long`)
       return param.parse ? param.parse(value, name) : value
@@ -327,3 +339,49 @@ export const KEEP_PARAMS: ParamSchema = Object.fromEntries(
     } satisfies IntegerParam,
   ]),
 )
+
+/** SAFE_ID (spec §1.6). */
+const SAFE_ID_COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/
+
+/** An ACL path (ACL_PATH_SCHEMA: `/` or `/`-separated SAFE_IDs, 1–128 characters), kept as given. */
+export function aclPathParam(description: string, optional = false): StringParam {
+  return {
+    type: 'string',
+    optional,
+    minLength: 1,
+    maxLength: 128,
+    description,
+    parse: (v, n) => {
+      if (
+        v !== '/' &&
+        !(
+          v.startsWith('/') &&
+          v
+            .slice(1)
+            .split('/')
+            .every((c) => SAFE_ID_COMPONENT.test(c))
+        )
+      )
+        throw new ValidationError(n, v, 'value does not match the regex pattern')
+      return v
+    },
+  }
+}
+
+/** A pbs-realm password (PBS_PASSWORD_SCHEMA: 8–64 characters, no control characters). */
+export function passwordParam(description: string, optional = false): StringParam {
+  return {
+    type: 'string',
+    optional,
+    minLength: 8,
+    maxLength: 64,
+    secret: true,
+    description,
+    parse: (v, n) => {
+      // eslint-disable-next-line no-control-regex
+      if (/[\x00-\x1f\x7f]/.test(v))
+        throw new ValidationError(n, '(hidden)', 'value does not match the regex pattern')
+      return v
+    },
+  }
+}

@@ -7,6 +7,7 @@ import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 
 import type { Upid } from '../api-types/upid.js'
+import { ValidationError } from '../errors.js'
 
 /** The final state of a task as PBS displays it (`OK`, `WARNINGS: n`, the error text, `unknown`). */
 export type TaskState =
@@ -38,8 +39,14 @@ export function parseTaskStateText(text: string, endtime: number): TaskState {
   return { kind: 'error', message: text.replace(/^ERROR: /, ''), endtime }
 }
 
-/** `<tasksDir>/<HH>/<upid>` */
+/**
+ * `<tasksDir>/<HH>/<upid>`. The UPID text is the file name: one that could leave the directory
+ * ('/', NUL - a formatted UPID has neither) is refused here too, whatever the caller checked.
+ * @throws ValidationError
+ */
 export function taskLogPath(tasksDir: string, upidText: string, upid: Upid): string {
+  if (upidText.includes('/') || upidText.includes('\0') || upidText === '.' || upidText === '..')
+    throw new ValidationError('upid', upidText, 'is not a task log file name')
   return join(tasksDir, (upid.pstart & 0xff).toString(16).toUpperCase().padStart(2, '0'), upidText)
 }
 

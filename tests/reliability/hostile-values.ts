@@ -132,3 +132,191 @@ export function hostileBooleans(): string[] {
 export function hostileIntegers(): string[] {
   return ['-1', '8', '99', '1.5', 'x', '', '0x1', '1e3', ' 1', 'NaN', 'Infinity', '9'.repeat(30)]
 }
+
+/** Userids (`name@realm`) that are invalid: no realm, bad realm, bad name, too long, tokens. */
+export function hostileUserids(): string[] {
+  const out = [
+    ...hostileAuthids().filter((a) => !a.includes('!') || a === 'a@pbs!'),
+    'a@pbs!tok', // an Authid, not a Userid
+    'a@pbs!..',
+    '..@',
+    '@',
+    'a@pbs@',
+    'a@1bad',
+    `a@${'r'.repeat(33)}`,
+    `${'x'.repeat(62)}@pbs`, // 66 characters
+    'a@ｐbs',
+    'a@рbs', // Cyrillic р
+    'a@pbs\u0000',
+    'a@pbs ',
+    ' a@pbs',
+    'a\t@pbs',
+    '../a@pbs',
+    'a/../../b@pbs',
+  ]
+  for (const n of hostileNames()) if (n !== '' && !/^[^\s:/\p{Cc}]+$/u.test(n)) out.push(`${n}@pbs`)
+  for (const n of hostileNames()) out.push(`a@${n}`)
+  return [...new Set(out)]
+}
+
+/** Token names that break SAFE_ID or its 64-character limit (hostileNames minus valid ids). */
+export function hostileTokenNames(): string[] {
+  return hostileNames().filter((n) => !/^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}$/.test(n))
+}
+
+/** ACL paths that break ACL_PATH_SCHEMA (`/` or `/`-separated SAFE_IDs, 1–128 characters). */
+export function hostileAclPaths(): string[] {
+  const out = [
+    '',
+    'datastore',
+    'datastore/store1',
+    '//',
+    '/datastore//store1',
+    '/datastore/store1/',
+    '/datastore/..',
+    '/datastore/store1/../../etc',
+    '/../etc/passwd',
+    '/./access',
+    '/datastore/store1/ns\u0000',
+    '/datastore/ｓtore1',
+    '/datastore/store1/\u200b',
+    '/datastore/-a',
+    '/datastore/.hidden',
+    '/access\n',
+    ` /access`,
+    `/${'x'.repeat(128)}`,
+    `/datastore/${'a/'.repeat(70)}b`,
+    '\\access',
+    '/access;rm',
+    '/datastore/store1?x',
+    '/datastore/%2e%2e',
+  ]
+  for (const n of hostileNames()) if (n !== '' && n !== '/etc' && !n.startsWith('/')) out.push(`/${n}`)
+  return [...new Set(out)]
+}
+
+/** Role names that are not one of the built-in roles. */
+export function hostileRoles(): string[] {
+  return [
+    '',
+    'admin',
+    'ADMIN',
+    'Admin ',
+    ' Admin',
+    'Admin\u0000',
+    'Аdmin', // Cyrillic А
+    'Ａdmin',
+    'Admin,Audit',
+    'Admin;rm',
+    '../Admin',
+    'Admin/..',
+    'NoAccess\n',
+    'Superuser',
+    'x'.repeat(300),
+  ]
+}
+
+/** Node names that are not hostname labels (long labels are valid: PBS accepts any node name). */
+export function hostileNodes(): string[] {
+  return hostileNames().filter((n) => !/^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$/.test(n))
+}
+
+/** Well-formed UPID of a task that never ran (valid: for base values). */
+export const SOME_UPID = 'UPID:localhost:00000001:00000002:00000003:6A000000:verify:store1:admin@pbs:'
+
+/** UPIDs that break the UPID form (§5.1), or smuggle a traversal or a bad authid into it. */
+export function hostileUpids(): string[] {
+  const ok = SOME_UPID
+  const out = [
+    '',
+    'UPID',
+    'UPID:',
+    'upid:localhost:00000001:00000002:00000003:6A000000:verify:store1:admin@pbs:',
+    ok.slice(0, -1), // no trailing ':'
+    `${ok}:`,
+    ok.replace('localhost', 'local_host'),
+    ok.replace('localhost', '-localhost'),
+    ok.replace('localhost', '..'),
+    ok.replace('00000001', '0001'),
+    ok.replace('00000001', '0000000G'),
+    ok.replace('6A000000', '6A0000000'),
+    ok.replace('00000002', '0000000002'),
+    ok.replace('00000003', '0'.repeat(17)),
+    ok.replace(':verify:', '::'),
+    ok.replace(':verify:', ':ver ify:'),
+    ok.replace(':verify:', ':../../../../etc:'),
+    ok.replace(':verify:', ':a/b:'),
+    ok.replace(':store1:', ':../../../../../tmp/x:'),
+    ok.replace(':store1:', ':a/b:'),
+    ok.replace(':store1:', ':\\xZZ:'),
+    ok.replace(':store1:', ':\\x:'),
+    ok.replace('admin@pbs', ''),
+    ok.replace('admin@pbs', 'admin'),
+    ok.replace('admin@pbs', 'a/b@pbs'),
+    ok.replace('admin@pbs', '..'),
+    ok.replace('admin@pbs', 'admin@pbs!a/b'),
+    ok.replace('admin@pbs', `${'x'.repeat(70)}@pbs`),
+    `${ok}\u0000`,
+    `${ok}\n`,
+    ok.replace('verify', 'verify\u0000'),
+    ok.replace('UPID', 'ＵPID'),
+    '../../etc/passwd',
+    '..',
+    'x'.repeat(300),
+  ]
+  return [...new Set(out)]
+}
+
+/** Single-line comments that are not: control characters, over 128 characters. */
+export function hostileComments(max = 128): string[] {
+  return ['a\nb', 'a\rb', 'a\u0000b', '\u001b[31mred', 'a\u007fb', 'x'.repeat(max + 1), 'x'.repeat(4096)]
+}
+
+/** Passwords that break the pbs rule (8–64 characters, no control characters). */
+export function hostilePasswords(): string[] {
+  return ['', 'short', '1234567', 'x'.repeat(65), 'abcdefgh\n', 'abcd\u0000efgh', '\u0007'.repeat(8)]
+}
+
+/** Config digests that are not 64 hex digits. */
+export function hostileDigests(): string[] {
+  return [
+    '',
+    'x',
+    '0'.repeat(63),
+    '0'.repeat(65),
+    'g'.repeat(64),
+    ` ${'0'.repeat(63)}`,
+    `${'0'.repeat(63)}\u0000`,
+  ]
+}
+
+/**
+ * Strings for an integer in [min, max]: not integers (padded, signs, floats, hex, exponents,
+ * look-alike digits, overflow) and the first values outside the range.
+ */
+export function hostileIntegersFor(min?: number, max?: number): string[] {
+  const out = [
+    '1.5',
+    '1.0',
+    'x',
+    '',
+    '0x1',
+    '1e3',
+    ' 1',
+    '1 ',
+    '\t1',
+    '1\n',
+    '١', // Arabic-Indic digit one
+    '１', // fullwidth one
+    '1_000',
+    '--1',
+    'NaN',
+    'Infinity',
+    '-Infinity',
+    '9'.repeat(30),
+    '-' + '9'.repeat(30),
+  ]
+  if (min !== undefined) out.push(String(min - 1), String(min - 1000))
+  if (max !== undefined) out.push(String(max + 1), String(max * 10 + 1))
+  return out
+}

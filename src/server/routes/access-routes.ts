@@ -10,9 +10,11 @@ import type { AuthInfo } from '../authenticate.js'
 import { ticketFromCookies } from '../authenticate.js'
 import {
   DIGEST,
+  aclPathParam,
   authidParam,
   boolParam,
   commentParam,
+  passwordParam,
   safeIdParam,
   useridParam,
   type ParamSchema,
@@ -29,7 +31,7 @@ const world = { kind: 'world' } as const
 /** Server version reported to clients (PBS API level we follow) and our own package version. */
 export const API_VERSION = { version: '4.2', release: '3', repoid: 'pbs-store-0.1.0' }
 
-const FIELD: StringParam = commentParam('Free text (2–64 characters).')
+const FIELD: StringParam = { ...commentParam('Free text (2–64 characters).'), minLength: 2, maxLength: 64 }
 const EXPIRE = {
   type: 'integer',
   minimum: 0,
@@ -53,7 +55,7 @@ const TOKEN_FIELDS: ParamSchema = {
 const SELF_OR_MODIFY = 'Permissions.Modify on /access/users, or the user itself.'
 const SELF_OR_AUDIT = 'Sys.Audit on /access/users, or the user itself.'
 const USERID_URI = useridParam('User id (`name@realm`).')
-const TOKEN_NAME = safeIdParam('Token name.')
+const TOKEN_NAME: StringParam = { ...safeIdParam('Token name.'), maxLength: 64 }
 
 /** The given fields of `schema` present in the parameters. */
 function pick<T extends object>(p: Record<string, unknown>, schema: ParamSchema): T {
@@ -74,8 +76,8 @@ async function checkUserAccess(
   read: boolean,
 ): Promise<void> {
   if (auth.authid === userid) return
-  const need = read ? PRIV.SysAudit | PRIV.PermissionsModify : PRIV.PermissionsModify
-  await checkPrivs(ctx, auth, '/access/users', need, true)
+  // PBS: Sys.Audit for reading, Permissions.Modify for writing (not either for both).
+  await checkPrivs(ctx, auth, '/access/users', read ? PRIV.SysAudit : PRIV.PermissionsModify)
 }
 
 /** The `userid` parameter, after checkUserAccess for the caller. */
@@ -143,13 +145,18 @@ export const accessRoutes: Endpoint[] = [
     access: world,
     params: {
       username: useridParam('User id (`name@realm`).'),
-      password: { type: 'string', optional: true, description: 'Password, or a valid ticket to renew.' },
+      password: {
+        type: 'string',
+        optional: true,
+        secret: true,
+        description: 'Password, or a valid ticket to renew.',
+      },
       'tfa-challenge': {
         type: 'string',
         optional: true,
         description: 'Second-factor challenge (not supported).',
       },
-      path: { type: 'string', optional: true, description: 'Terminal ticket path (not supported).' },
+      path: aclPathParam('Terminal ticket path (not supported).', true),
       privs: { type: 'string', optional: true, description: 'Terminal ticket privileges (not supported).' },
       port: {
         type: 'integer',
@@ -273,7 +280,7 @@ export const accessRoutes: Endpoint[] = [
     params: {
       userid: useridParam('User id (`name@realm`).'),
       ...USER_FIELDS,
-      password: { type: 'string', optional: true, description: 'Password (8–64 characters).' },
+      password: passwordParam('Password (8–64 characters).', true),
     },
     handler: async (call) => {
       const p = call.params
@@ -355,7 +362,7 @@ export const accessRoutes: Endpoint[] = [
     access: user,
     params: {
       userid: useridParam('User id.'),
-      password: { type: 'string', description: 'New password.' },
+      password: passwordParam('New password.'),
       'confirmation-password': {
         type: 'string',
         optional: true,
@@ -486,7 +493,7 @@ export const accessRoutes: Endpoint[] = [
     permission: "Sys.Audit on /access/acl shows all entries; others see only their own tokens' entries.",
     access: user,
     params: {
-      path: { type: 'string', optional: true, description: 'ACL path.' },
+      path: aclPathParam('ACL path.', true),
       exact: boolParam('Only the given path.', false),
     },
     handler: async (call) => {
@@ -524,8 +531,16 @@ export const accessRoutes: Endpoint[] = [
       'Permissions.Modify on /access/acl; without it a user may only change entries of its own tokens.',
     access: user,
     params: {
-      path: { type: 'string', description: 'ACL path, e.g. /datastore/store1/ns1.' },
-      role: { type: 'string', description: 'Role name.' },
+      path: aclPathParam('ACL path, e.g. /datastore/store1/ns1.'),
+      role: {
+        type: 'string',
+        description: 'Role name.',
+        parse: (v, n) => {
+          if (!Object.hasOwn(ROLES, v))
+            throw new ValidationError(n, v, `value '${v}' is not defined in the enumeration.`)
+          return v
+        },
+      },
       propagate: boolParam('Inherit to sub-paths.', true),
       'auth-id': authidParam('User or token the entry is for.', true),
       group: { type: 'string', optional: true, description: 'Group (not supported).' },
@@ -583,7 +598,7 @@ export const accessRoutes: Endpoint[] = [
     access: user,
     params: {
       'auth-id': authidParam('Whose permissions (default: the caller).', true),
-      path: { type: 'string', optional: true, description: 'Only this path.' },
+      path: aclPathParam('Only this path.', true),
     },
     handler: async (call) => {
       const target = (call.params['auth-id'] as string | undefined) ?? call.auth.authid

@@ -453,13 +453,17 @@ export const datastoreRoutes: Endpoint[] = [
       const newOwner = call.params['new-owner'] as string
       const owner = await getOwner(store, ns, group)
       if (limited) {
+        // PBS: only a user, and only between itself and its own tokens (token → token, token →
+        // user, user → token); user → user and any change by a token need Datastore.Modify.
         const me = call.auth
         const target = parseAuthid(newOwner)
         const cur = parseAuthid(owner)
+        const mine = (a: typeof cur): boolean => a.userid === me.userid
         const ok =
-          me.tokenName !== undefined
-            ? owner === me.authid && newOwner === me.authid
-            : cur.userid === me.userid && target.userid === me.userid
+          me.tokenName === undefined &&
+          mine(cur) &&
+          mine(target) &&
+          (cur.tokenName !== undefined || target.tokenName !== undefined)
         if (!ok)
           throw new PermissionError(
             `${me.authid} does not have permission to change owner of backup group '${group.type}/${group.id}' to ${newOwner}`,
