@@ -6,6 +6,8 @@
  * node: imports (the web UI parses UPIDs too).
  */
 import { ValidationError } from '../errors.js'
+import { parseAuthid } from './authid.js'
+import { CONTROL_CHAR_REGEX } from './single-line.js'
 
 /** The fields of a UPID. */
 export interface Upid {
@@ -78,6 +80,28 @@ export function parseUpid(value: unknown, input = 'upid'): Upid {
     workerId: wid === '' ? undefined : unescapeUnitName(wid!, input),
     authid: authid!,
   }
+}
+
+/**
+ * Checks a UPID given to name a task (API `upid` parameter, CLI argument) and returns it as given.
+ * Stricter than {@link parseUpid}: the task log file is named after the text, so a '/' (never in
+ * a formatted UPID: the type has none, the id escapes it) or a control character is refused, and
+ * the authid must be a valid Authid.
+ * @throws ValidationError naming `input` and the rule.
+ */
+export function parseTaskUpid(value: unknown, input = 'upid'): string {
+  const upid = parseUpid(value, input)
+  const text = value as string
+  if (text.includes('/')) throw new ValidationError(input, text, "must not contain '/'")
+  if (CONTROL_CHAR_REGEX.test(text))
+    throw new ValidationError(input, text, 'must not contain control characters')
+  try {
+    parseAuthid(upid.authid, input)
+  } catch (e) {
+    if (e instanceof ValidationError) throw new ValidationError(input, text, `authid ${e.rule}`, { cause: e })
+    throw e
+  }
+  return text
 }
 
 /** Uppercase hex, zero-padded to at least `width` digits. */

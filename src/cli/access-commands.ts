@@ -1,20 +1,25 @@
 import type { Command } from 'commander'
 
-import { parseAuthid, parseUserid } from '../api-types/index.js'
+import { parseAuthid, parsePassword } from '../api-types/index.js'
 import { ValidationError } from '../errors.js'
 import { localAccessOps, type AccessOps } from './access-ops.js'
+import { aclPathArg, commentArg, emailArg, integerArg, passwordArg, useridArg } from './cli-args.js'
 import { printAcl, printDone, printNewToken, printRegeneratedToken, printUsers } from './access-views.js'
 import { cliContext, parseBool, type CliContext } from './context.js'
 import type { OutputSink } from './output.js'
 import { remoteAccessOps } from './remote-access-ops.js'
 import { isRemote, remoteClient } from './remote-context.js'
 
-/** Reads a password from `--password` or the environment variable PBS_STORE_PASSWORD. */
+/**
+ * The password from `--password` (checked while parsing) or the environment variable
+ * PBS_STORE_PASSWORD (checked here; empty = unset).
+ */
 function passwordFrom(opt: string | undefined, required: boolean): string | undefined {
-  const p = opt ?? process.env.PBS_STORE_PASSWORD
-  if (required && (p === undefined || p === ''))
-    throw new ValidationError('--password', undefined, 'is required (or set PBS_STORE_PASSWORD)')
-  return p === '' ? undefined : p
+  if (opt !== undefined) return opt
+  const env = process.env.PBS_STORE_PASSWORD
+  if (env !== undefined && env !== '') return parsePassword(env, 'PBS_STORE_PASSWORD')
+  if (required) throw new ValidationError('--password', undefined, 'is required (or set PBS_STORE_PASSWORD)')
+  return undefined
 }
 
 /** The context and the access operations of this invocation: local, or the server's with --server. */
@@ -49,40 +54,39 @@ export function registerAccessCommands(program: Command, sink: OutputSink): void
       printUsers(ctx, await ops.listUsers())
     })
   user
-    .command('create <userid>')
+    .command('create')
     .description('create a user; the password comes from --password or PBS_STORE_PASSWORD')
-    .option('--password <password>', 'password (8-64 characters)')
-    .option('--comment <text>', 'comment')
-    .option('--email <address>', 'e-mail address')
+    .argument('<userid>', "user id, e.g. 'alice@pbs'", useridArg())
+    .option('--password <password>', 'password (8-64 characters)', passwordArg())
+    .option('--comment <text>', 'one-line comment (at most 128 characters)', commentArg())
+    .option('--email <address>', 'e-mail address (2-64 characters)', emailArg())
     .action(
       async (userid: string, o: { password?: string; comment?: string; email?: string }, cmd: Command) => {
-        parseUserid(userid, 'userid')
+        const password = passwordFrom(o.password, false)
         const { ops, ctx } = await accessOf(cmd, sink)
         await ops.createUser(
           userid,
           { ...(o.comment ? { comment: o.comment } : {}), ...(o.email ? { email: o.email } : {}) },
-          passwordFrom(o.password, false),
+          password,
         )
         printDone(ctx, { userid }, `created user '${userid}'`)
       },
     )
   user
-    .command('update <userid>')
+    .command('update')
     .description('change user properties')
-    .option('--comment <text>', 'comment')
-    .option('--email <address>', 'e-mail address')
-    .option('--enable <bool>', 'enable or disable the account')
-    .option('--expire <epoch>', 'expiry (epoch seconds, 0 = never)')
+    .argument('<userid>', "user id, e.g. 'alice@pbs'", useridArg())
+    .option('--comment <text>', 'one-line comment (at most 128 characters)', commentArg())
+    .option('--email <address>', 'e-mail address (2-64 characters)', emailArg())
+    .option('--enable <bool>', 'enable or disable the account', (v: string) => parseBool(v, '--enable'))
+    .option('--expire <epoch>', 'expiry (epoch seconds, 0 = never)', integerArg('--expire', 0))
     .action(
       async (
         userid: string,
-        o: { comment?: string; email?: string; enable?: string; expire?: string },
+        o: { comment?: string; email?: string; enable?: boolean; expire?: number },
         cmd: Command,
       ) => {
-        const expire = o.expire === undefined ? undefined : Number(o.expire)
-        if (expire !== undefined && (!Number.isSafeInteger(expire) || expire < 0))
-          throw new ValidationError('--expire', o.expire, 'must be an epoch (seconds), 0 = never')
-        const enable = o.enable === undefined ? undefined : parseBool(o.enable, '--enable')
+        const { enable, expire } = o
         const { ops, ctx } = await accessOf(cmd, sink)
         await ops.updateUser(userid, {
           ...(o.comment !== undefined ? { comment: o.comment } : {}),
@@ -94,9 +98,10 @@ export function registerAccessCommands(program: Command, sink: OutputSink): void
       },
     )
   user
-    .command('passwd <userid>')
+    .command('passwd')
     .description('set the password of a pbs-realm user (--password or PBS_STORE_PASSWORD)')
-    .option('--password <password>', 'new password')
+    .argument('<userid>', "user id, e.g. 'alice@pbs'", useridArg())
+    .option('--password <password>', 'new password (8-64 characters)', passwordArg())
     .option(
       '--confirmation-password <password>',
       'with --server: your current password (needed to change your own without Permissions.Modify on /)',
@@ -108,8 +113,9 @@ export function registerAccessCommands(program: Command, sink: OutputSink): void
       printDone(ctx, { userid }, `password of '${userid}' changed`)
     })
   user
-    .command('delete <userid>')
+    .command('delete')
     .description('delete a user with its tokens and ACL entries')
+    .argument('<userid>', "user id, e.g. 'alice@pbs'", useridArg())
     .action(async (userid: string, _o: unknown, cmd: Command) => {
       const { ops, ctx } = await accessOf(cmd, sink)
       await ops.deleteUser(userid)
@@ -120,7 +126,7 @@ export function registerAccessCommands(program: Command, sink: OutputSink): void
   token
     .command('create <tokenid>')
     .description('create an API token `user@realm!name`; prints the secret once')
-    .option('--comment <text>', 'comment')
+    .option('--comment <text>', 'one-line comment (at most 128 characters)', commentArg())
     .action(async (tokenid: string, o: { comment?: string }, cmd: Command) => {
       const { userid, name } = tokenArg(tokenid)
       const { ops, ctx } = await accessOf(cmd, sink)
@@ -153,18 +159,24 @@ export function registerAccessCommands(program: Command, sink: OutputSink): void
       printAcl(ctx, await ops.listAcl())
     })
   acl
-    .command('set <path> <auth-id> <role>')
+    .command('set')
     .description('grant a role on a path (e.g. /datastore/store1/ns1 alice@pbs DatastoreAdmin)')
-    .option('--propagate <bool>', 'inherit to sub-paths', 'true')
-    .action(async (path: string, authid: string, role: string, o: { propagate: string }, cmd: Command) => {
-      const propagate = parseBool(o.propagate, '--propagate')
+    .argument('<path>', "ACL path, e.g. '/datastore/store1'", aclPathArg())
+    .argument('<auth-id>', 'user or API token')
+    .argument('<role>', 'role name')
+    .option('--propagate <bool>', 'inherit to sub-paths', (v: string) => parseBool(v, '--propagate'), true)
+    .action(async (path: string, authid: string, role: string, o: { propagate: boolean }, cmd: Command) => {
+      const { propagate } = o
       const { ops, ctx } = await accessOf(cmd, sink)
       await ops.modifyAcl({ path, authid, role, propagate })
       printDone(ctx, { path, 'auth-id': authid, role }, `granted ${role} on ${path} to ${authid}`)
     })
   acl
-    .command('remove <path> <auth-id> <role>')
+    .command('remove')
     .description('remove a role from a path')
+    .argument('<path>', "ACL path, e.g. '/datastore/store1'", aclPathArg())
+    .argument('<auth-id>', 'user or API token')
+    .argument('<role>', 'role name')
     .action(async (path: string, authid: string, role: string, _o: unknown, cmd: Command) => {
       const { ops, ctx } = await accessOf(cmd, sink)
       await ops.modifyAcl({ path, authid, role, remove: true })

@@ -8,6 +8,7 @@ import { hostname } from 'node:os'
 import type { Command } from 'commander'
 
 import {
+  BackupNamespace,
   archiveType,
   formatSnapshotPath,
   normalizeArchiveName,
@@ -20,6 +21,7 @@ import {
   parseSnapshotPath,
   type BackupDirRef,
   type BackupGroupRef,
+  type BackupType,
 } from '../api-types/index.js'
 import { formatUpid } from '../api-types/upid.js'
 import {
@@ -32,6 +34,7 @@ import {
   type SnapshotVerifyResult,
 } from '../datastore/index.js'
 import { CorruptionError, ValidationError } from '../errors.js'
+import { integerArg, parseWhole, restoreArchiveArg, restoreTargetArg } from './cli-args.js'
 import { cliContext, nsFrom, storeFrom } from './context.js'
 import { emit, formatTable, type OutputSink } from './output.js'
 import { remoteJob, verifyTargetParams } from './remote-commands.js'
@@ -48,10 +51,13 @@ export function registerDataCommands(program: Command, sink: OutputSink): void {
   registerVerify(program, sink)
 }
 
-/** Parses `ARCHIVE:PATH` (archive names have no ':', so the first one splits). */
+/**
+ * Parses `ARCHIVE:PATH` (archive names have no ':', so the first one splits); errors name the
+ * `archive` argument and quote the whole spec.
+ */
 function parseArchiveSpec(spec: string): BackupArchive {
   const at = spec.indexOf(':')
-  if (at <= 0 || at === spec.length - 1) {
+  if (at <= 0 || at === spec.length - 1 || spec.includes('\u0000')) {
     throw new ValidationError(
       'archive',
       spec,
@@ -59,15 +65,22 @@ function parseArchiveSpec(spec: string): BackupArchive {
     )
   }
   const name = spec.slice(0, at)
-  const kind = archiveType(normalizeArchiveName(name, 'archive name'))
+  const kind = parseWhole('archive', spec, (input) =>
+    archiveType(normalizeArchiveName(name, `${input} name`)),
+  )
   if (kind === 'didx') {
     throw new ValidationError(
-      'archive name',
-      name,
+      'archive',
+      spec,
       'directory archives (.pxar, .mpxar, .ppxar, .pcat1) are not supported by this command yet - use .img for files and devices',
     )
   }
   return { name, source: spec.slice(at + 1) }
+}
+
+/** A commander parser for the variadic `<archives...>`: each spec checked, collected in order. */
+function archiveSpecs(spec: string, previous: BackupArchive[] | undefined): BackupArchive[] {
+  return [...(previous ?? []), parseArchiveSpec(spec)]
 }
 
 async function keyFrom(path: string | undefined): Promise<EncryptionKey | undefined> {
@@ -83,39 +96,47 @@ function registerBackup(program: Command, sink: OutputSink): void {
     .argument(
       '<archives...>',
       "ARCHIVE:PATH, e.g. 'drive-scsi0.img:/dev/vg/vm-100-disk-0' or 'qemu-server.conf:/etc/pve/qemu-server/100.conf'; PATH '-' reads stdin",
+      archiveSpecs,
     )
     .requiredOption('--store <store>', 'datastore name')
-    .option('--ns <ns>', 'namespace (default: root)')
-    .requiredOption('--backup-type <type>', 'vm, ct or host')
-    .requiredOption('--backup-id <id>', 'backup id, e.g. 100')
-    .option('--backup-time <time>', 'snapshot time: epoch seconds or RFC3339 (default: now)')
-    .option('--owner <authid>', 'auth id the backup runs as (owner of a new group)', LOCAL_AUTHID)
+    .option('--ns <ns>', 'namespace (default: root)', (v: string) => nsFrom(v))
+    .requiredOption('--backup-type <type>', 'vm, ct or host', (v: string) =>
+      parseBackupType(v, '--backup-type'),
+    )
+    .requiredOption('--backup-id <id>', 'backup id, e.g. 100', (v: string) => parseBackupId(v, '--backup-id'))
+    .option('--backup-time <time>', 'snapshot time: epoch seconds or RFC3339 (default: now)', (v: string) =>
+      parseBackupTimeArg(v, '--backup-time'),
+    )
+    .option(
+      '--owner <authid>',
+      'auth id the backup runs as (owner of a new group)',
+      (v: string) => (parseAuthid(v, '--owner'), v),
+      LOCAL_AUTHID,
+    )
     .option('--keyfile <file>', 'encrypt with this key (raw 32 bytes or a PBS key file without password)')
-    .option('--workers <n>', 'hashing/compression threads (default: automatic, 0 = main thread)')
+    .option(
+      '--workers <n>',
+      'hashing/compression threads, 0 to 64 (default: automatic, 0 = main thread)',
+      integerArg('--workers', 0, 64),
+    )
     .action(
       async (
-        specs: string[],
+        archives: BackupArchive[],
         opts: {
           store: string
-          ns?: string
-          backupType: string
+          ns?: BackupNamespace
+          backupType: BackupType
           backupId: string
-          backupTime?: string
+          backupTime?: number
           owner: string
           keyfile?: string
-          workers?: string
+          workers?: number
         },
         cmd: Command,
       ) => {
         const ctx = cliContext(cmd, sink)
-        const ns = nsFrom(opts.ns)
-        const type = parseBackupType(opts.backupType, '--backup-type')
-        const id = parseBackupId(opts.backupId, '--backup-id')
-        const time =
-          opts.backupTime === undefined ? undefined : parseBackupTimeArg(opts.backupTime, '--backup-time')
-        parseAuthid(opts.owner, '--owner')
-        const workers = opts.workers === undefined ? undefined : parseWorkers(opts.workers)
-        const archives = specs.map(parseArchiveSpec)
+        const ns = opts.ns ?? BackupNamespace.ROOT
+        const { backupType: type, backupId: id, backupTime: time, workers } = opts
         const key = await keyFrom(opts.keyfile)
         const store = await storeFrom(ctx, opts.store, 'write')
         const progress = createProgress(process.stderr, 'bytes', ctx.format === 'text')
@@ -164,35 +185,31 @@ function registerBackup(program: Command, sink: OutputSink): void {
     )
 }
 
-function parseWorkers(value: string): number {
-  if (!/^[0-9]+$/.test(value) || Number(value) > 64)
-    throw new ValidationError('--workers', value, 'must be an integer from 0 to 64')
-  return Number(value)
-}
-
 function registerRestore(program: Command, sink: OutputSink): void {
   program
     .command('restore')
     .description("restore an archive of a snapshot to a file (which must not exist) or to stdout ('-')")
-    .argument('<snapshot>', 'TYPE/ID/TIME, e.g. vm/100/2026-04-16T17:18:23Z')
+    .argument('<snapshot>', 'TYPE/ID/TIME, e.g. vm/100/2026-04-16T17:18:23Z', (v: string) =>
+      parseSnapshotPath(v, 'snapshot'),
+    )
     .argument(
       '<archive>',
       "archive name, e.g. drive-scsi0.img or qemu-server.conf ('index.json' prints the manifest)",
+      restoreArchiveArg(),
     )
-    .argument('<target>', "target file, or '-' for stdout")
+    .argument('<target>', "target file, or '-' for stdout", restoreTargetArg())
     .requiredOption('--store <store>', 'datastore name')
     .option('--ns <ns>', 'namespace (default: root)')
     .option('--keyfile <file>', 'key for encrypted archives')
     .action(
       async (
-        snapshot: string,
+        dir: BackupDirRef,
         archive: string,
         target: string,
         opts: { store: string; ns?: string; keyfile?: string },
         cmd: Command,
       ) => {
         const ctx = cliContext(cmd, sink)
-        const dir = parseSnapshotPath(snapshot, 'snapshot')
         const ns = nsFrom(opts.ns)
         const key = await keyFrom(opts.keyfile)
         const store = await storeFrom(ctx, opts.store, 'read')
@@ -257,6 +274,15 @@ function nodeName(): string {
   return name === '' ? 'localhost' : name
 }
 
+/** The verify `[target]`: a group `TYPE/ID` or a snapshot `TYPE/ID/TIME`, errors quoting it whole. */
+function verifyTarget(spec: string): { group?: BackupGroupRef; snapshot?: BackupDirRef } {
+  return parseWhole('target', spec, (input) =>
+    spec.split('/').length === 3
+      ? { snapshot: parseSnapshotPath(spec, input) }
+      : { group: parseGroupPath(spec, input) },
+  )
+}
+
 function registerVerify(program: Command, sink: OutputSink): void {
   program
     .command('verify')
@@ -266,44 +292,37 @@ function registerVerify(program: Command, sink: OutputSink): void {
     .argument(
       '[target]',
       'TYPE/ID (one group) or TYPE/ID/TIME (one snapshot); default: every group of the namespace and below',
+      verifyTarget,
     )
     .requiredOption('--store <store>', 'datastore name')
     .option('--ns <ns>', 'namespace (default: root)')
-    .option('--max-depth <n>', 'namespace levels below --ns to include (default: all)')
+    .option('--max-depth <n>', 'namespace levels below --ns to include (default: all)', (v: string) =>
+      parseMaxDepth(v, '--max-depth'),
+    )
     .option('--ignore-verified', 'skip snapshots that were verified before (see --outdated-after)')
     .option(
       '--outdated-after <days>',
       'with --ignore-verified: re-verify when the last verification is older than this',
+      integerArg('--outdated-after', 0),
     )
     .option('--verbose', 'print the verify log (one line per snapshot and file)')
     .action(
       async (
-        spec: string | undefined,
+        target: { group?: BackupGroupRef; snapshot?: BackupDirRef } | undefined,
         opts: {
           store: string
           ns?: string
-          maxDepth?: string
+          maxDepth?: number
           ignoreVerified?: boolean
-          outdatedAfter?: string
+          outdatedAfter?: number
           verbose?: boolean
         },
         cmd: Command,
       ) => {
         const ctx = cliContext(cmd, sink)
         const ns = nsFrom(opts.ns)
-        let group: BackupGroupRef | undefined
-        let snapshot: BackupDirRef | undefined
-        if (spec !== undefined) {
-          if (spec.split('/').length === 3) snapshot = parseSnapshotPath(spec, 'snapshot')
-          else group = parseGroupPath(spec, 'group')
-        }
-        const maxDepth = opts.maxDepth === undefined ? undefined : parseMaxDepth(opts.maxDepth, '--max-depth')
-        let outdatedAfter: number | undefined
-        if (opts.outdatedAfter !== undefined) {
-          if (!/^[0-9]+$/.test(opts.outdatedAfter))
-            throw new ValidationError('--outdated-after', opts.outdatedAfter, 'must be a number of days')
-          outdatedAfter = Number(opts.outdatedAfter)
-        }
+        const { group, snapshot } = target ?? {}
+        const { maxDepth, outdatedAfter } = opts
         if (isRemote(cmd))
           return remoteJob(ctx, await remoteClient(cmd), opts.store, 'verify', {
             ns: ns.isRoot ? undefined : ns.toString(),

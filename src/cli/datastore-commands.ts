@@ -3,10 +3,11 @@ import type { Command } from 'commander'
 import {
   formatMaintenanceMode,
   loadDatastoreConfig,
-  parseMaintenanceMode,
+  type MaintenanceMode,
 } from '../config/datastore-config.js'
 import { createDatastore, setMaintenanceMode } from '../datastore/index.js'
 import { ValidationError } from '../errors.js'
+import { commentArg, maintenanceModeArg, storeArg } from './cli-args.js'
 import { cliContext } from './context.js'
 import { emit, type OutputSink } from './output.js'
 import { isRemote, remoteClient } from './remote-context.js'
@@ -21,7 +22,7 @@ export function registerDatastoreCommands(program: Command, sink: OutputSink): v
     .description('create a datastore in an empty (or new) directory (with --backend s3: its local cache)')
     .argument('<name>', 'datastore name (3-32 characters: letters, digits, ".", "_", "-")')
     .argument('<path>', 'directory for the datastore; created if missing, must be empty otherwise')
-    .option('--comment <text>', 'one-line comment')
+    .option('--comment <text>', 'one-line comment (at most 128 characters)', commentArg())
     .option('--backend <type>', "'filesystem' (default) or 's3'", 'filesystem')
     .option('--s3-endpoint <id>', 'S3 endpoint id (s3.cfg), with --backend s3')
     .option('--bucket <bucket>', 'bucket, with --backend s3')
@@ -82,34 +83,34 @@ export function registerDatastoreCommands(program: Command, sink: OutputSink): v
       "change a datastore's settings; a maintenance mode refuses operations at lookup " +
         '(read-only: writes; offline: reads and writes) - running operations go on',
     )
-    .argument('<name>', 'datastore name')
+    .argument('<name>', 'datastore name', storeArg('name'))
     .option(
       '--maintenance-mode <mode>',
       "'read-only' or 'offline', optionally with a message: 'type=read-only,message=disk%20swap' (percent-encoded)",
+      maintenanceModeArg(),
     )
     .option('--delete <property>', "remove a setting: 'maintenance-mode'")
-    .action(async (name: string, opts: { maintenanceMode?: string; delete?: string }, cmd: Command) => {
-      const ctx = cliContext(cmd, sink)
-      if (opts.delete !== undefined && opts.delete !== 'maintenance-mode')
-        throw new ValidationError('--delete', opts.delete, "must be 'maintenance-mode'")
-      if ((opts.delete === undefined) === (opts.maintenanceMode === undefined))
-        throw new ValidationError(
-          '--maintenance-mode',
-          opts.maintenanceMode,
-          "is required (or '--delete maintenance-mode')",
+    .action(
+      async (name: string, opts: { maintenanceMode?: MaintenanceMode; delete?: string }, cmd: Command) => {
+        const ctx = cliContext(cmd, sink)
+        if (opts.delete !== undefined && opts.delete !== 'maintenance-mode')
+          throw new ValidationError('--delete', opts.delete, "must be 'maintenance-mode'")
+        const mode = opts.maintenanceMode
+        if ((opts.delete === undefined) === (mode === undefined))
+          throw new ValidationError(
+            '--maintenance-mode',
+            mode === undefined ? undefined : formatMaintenanceMode(mode),
+            "is required (or '--delete maintenance-mode')",
+          )
+        await setMaintenanceMode(ctx.installation, name, mode)
+        const text = mode === undefined ? undefined : formatMaintenanceMode(mode)
+        emit(sink, ctx.format, { store: name, maintenance: text ?? null }, () =>
+          text === undefined
+            ? `datastore '${name}': maintenance mode cleared\n`
+            : `datastore '${name}': maintenance mode ${text}\n`,
         )
-      const mode = opts.maintenanceMode === undefined ? undefined : parseMaintenanceMode(opts.maintenanceMode)
-      // delete, unmount and s3-refresh belong to the operations that set them, not to an admin
-      if (mode !== undefined && mode.type !== 'read-only' && mode.type !== 'offline')
-        throw new ValidationError('--maintenance-mode', mode.type, "type must be 'read-only' or 'offline'")
-      await setMaintenanceMode(ctx.installation, name, mode)
-      const text = mode === undefined ? undefined : formatMaintenanceMode(mode)
-      emit(sink, ctx.format, { store: name, maintenance: text ?? null }, () =>
-        text === undefined
-          ? `datastore '${name}': maintenance mode cleared\n`
-          : `datastore '${name}': maintenance mode ${text}\n`,
-      )
-    })
+      },
+    )
 
   ds.command('list')
     .description('list configured datastores')

@@ -1,14 +1,15 @@
-import { Command, CommanderError, Option } from 'commander'
+import { Command, CommanderError, Option, type OutputConfiguration } from 'commander'
 
 import { ApiError, typedError } from '../client/index.js'
 import { DatastoreError, errorMessage } from '../errors.js'
+import { fingerprintArg, outputFormatArg, serverUrlArg } from './cli-args.js'
 import { registerDataCommands } from './data-commands.js'
 import { registerDatastoreCommands } from './datastore-commands.js'
 import { registerGcCommand } from './gc-command.js'
 import { registerGroupCommands } from './group-commands.js'
 import { registerInitCommand } from './init-command.js'
 import { registerNamespaceCommands } from './namespace-commands.js'
-import { processSink, type OutputSink } from './output.js'
+import { oneLine, processSink, type OutputSink } from './output.js'
 import { registerPruneCommands } from './prune-commands.js'
 import { registerS3Commands } from './s3-commands.js'
 import { registerSnapshotCommands } from './snapshot-commands.js'
@@ -30,15 +31,23 @@ export function buildProgram(sink: OutputSink = processSink): Command {
     )
     .option('--home <dir>', 'state directory (config, logs); env PBS_STORE_HOME, default ./var')
     .addOption(
-      new Option('--output-format <format>', 'output format')
-        .choices(['text', 'json', 'json-pretty'])
+      new Option('--output-format <format>', "output format: 'text', 'json' or 'json-pretty'")
+        .argParser(outputFormatArg())
         .default('text'),
     )
-    .option('--server <url>', 'work through this pbs-store server instead of locally; env PBS_STORE_SERVER')
-    .option('--fingerprint <sha256>', "trust the server's certificate by its SHA-256 fingerprint")
+    .option(
+      '--server <url>',
+      'work through this pbs-store server instead of locally; env PBS_STORE_SERVER',
+      serverUrlArg(),
+    )
+    .option(
+      '--fingerprint <sha256>',
+      "trust the server's certificate by its SHA-256 fingerprint (also read by 's3 endpoint create')",
+      fingerprintArg(),
+    )
     .option('--insecure-tls', 'accept any server certificate (self-signed development servers)')
     .showHelpAfterError()
-    .configureOutput({ writeOut: (t) => sink.out(t), writeErr: (t) => sink.err(t) })
+    .configureOutput(outputOf(sink))
     .exitOverride()
     .hook('preAction', (_program, action) => assertRunnable(action))
   registerInitCommand(program, sink)
@@ -54,9 +63,17 @@ export function buildProgram(sink: OutputSink = processSink): Command {
   registerS3Commands(program, sink)
   registerTaskCommands(program, sink)
   registerLoginCommand(program, sink)
-  for (const cmd of allCommands(program))
-    cmd.exitOverride().configureOutput({ writeOut: (t) => sink.out(t), writeErr: (t) => sink.err(t) })
+  for (const cmd of allCommands(program)) cmd.exitOverride().configureOutput(outputOf(sink))
   return program
+}
+
+/** Commander's output to the sink; its usage errors (which may quote an argument) on one line. */
+function outputOf(sink: OutputSink): OutputConfiguration {
+  return {
+    writeOut: (t) => sink.out(t),
+    writeErr: (t) => sink.err(t),
+    outputError: (t, write) => write(`${oneLine(t.trimEnd())}\n`),
+  }
 }
 
 function allCommands(cmd: Command): Command[] {
@@ -80,10 +97,10 @@ export async function main(argv: readonly string[], sink: OutputSink = processSi
       return e.exitCode === 0 ? 0 : EXIT_USAGE
     }
     if (e instanceof DatastoreError) {
-      sink.err(`error: ${e.message}\n`)
+      sink.err(`error: ${oneLine(e.message)}\n`)
       return EXIT_FAILURE
     }
-    sink.err(`error: ${errorMessage(e)}\n`)
+    sink.err(`error: ${oneLine(errorMessage(e))}\n`)
     if (process.env.PBS_STORE_DEBUG) sink.err(`${(e as Error).stack ?? ''}\n`)
     return EXIT_FAILURE
   }

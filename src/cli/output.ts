@@ -47,3 +47,19 @@ export function emit(sink: OutputSink, format: OutputFormat, data: unknown, text
   else if (format === 'json-pretty') sink.out(`${JSON.stringify(data ?? null, null, 2)}\n`)
   else sink.out(text())
 }
+
+// C0, DEL and C1 control characters.
+// eslint-disable-next-line no-control-regex
+const CONTROL_CHARS = /[\x00-\x1f\x7f-\x9f]/g
+const SHORT_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' }
+
+/**
+ * The message with control characters shown as escapes (`\n`, `\u0000` …), so that an error stays
+ * one line and a hostile value quoted in it cannot move the cursor or colour the terminal.
+ */
+export function oneLine(message: string): string {
+  return message.replace(
+    CONTROL_CHARS,
+    (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )
+}

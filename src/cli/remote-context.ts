@@ -11,6 +11,7 @@ import type { Command } from 'commander'
 
 import { resolveInstallation } from '../config/installation.js'
 import { ValidationError } from '../errors.js'
+import { parseServerUrl } from './cli-args.js'
 import { ApiClient, PbsClient, type ApiCredentials } from '../client/index.js'
 import { remoteFetch, type TlsTrust } from './remote-transport.js'
 
@@ -30,20 +31,15 @@ export interface SavedTicket {
   csrf: string
 }
 
-/** The server URL of this invocation, or undefined for local mode. */
+/**
+ * The server URL (origin) of this invocation, or undefined for local mode. `--server` was checked
+ * while parsing; an empty PBS_STORE_SERVER means local mode.
+ */
 export function serverUrl(cmd: Command): string | undefined {
   const opts = cmd.optsWithGlobals<RemoteOptions>()
-  const url = opts.server ?? process.env.PBS_STORE_SERVER
-  if (url === undefined || url === '') return undefined
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new ValidationError('--server', url, 'must be a URL like https://host:8007')
-  }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
-    throw new ValidationError('--server', url, 'must be an http(s) URL')
-  return parsed.origin
+  if (opts.server !== undefined) return opts.server
+  const env = process.env.PBS_STORE_SERVER
+  return env === undefined || env === '' ? undefined : parseServerUrl(env, 'PBS_STORE_SERVER')
 }
 
 /** True when the command runs against a server. */

@@ -7,11 +7,11 @@
 import { request } from 'node:https'
 import { connect, type TLSSocket } from 'node:tls'
 
-import { ValidationError } from '../errors.js'
+import { parseCertFingerprint } from '../api-types/index.js'
 
 /** How to trust the server's certificate. */
 export interface TlsTrust {
-  /** Expected SHA-256 fingerprint of the server certificate (hex, colons optional). */
+  /** Expected SHA-256 fingerprint of the server certificate (64 hex digits, or 32 `xx:` pairs). */
   fingerprint?: string | undefined
   /** Accept any certificate (self-signed development servers). */
   insecure?: boolean | undefined
@@ -19,9 +19,7 @@ export interface TlsTrust {
 
 /** Normalises a SHA-256 fingerprint to 64 lowercase hex digits. @throws ValidationError */
 export function normalizeFingerprint(value: string, input = '--fingerprint'): string {
-  const hex = value.replace(/:/g, '').toLowerCase()
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new ValidationError(input, value, 'must be a SHA-256 fingerprint')
-  return hex
+  return parseCertFingerprint(value, input)
 }
 
 /** A fetch for ApiClient that applies `trust` to https URLs. */

@@ -1,15 +1,16 @@
 import { mkdir } from 'node:fs/promises'
 
-import { Option, type Command } from 'commander'
+import type { Command } from 'commander'
 
-import { S3ObjectStore, S3_PROVIDER_QUIRKS } from '../backend/s3/index.js'
+import { formatCertFingerprint } from '../api-types/index.js'
+
+import { S3ObjectStore, S3_PROVIDER_QUIRKS, type S3ProviderQuirk } from '../backend/s3/index.js'
 import {
   createS3Endpoint,
   getS3Endpoint,
   loadS3Config,
   loadS3Secret,
   parseBucketName,
-  parseProviderQuirks,
   removeS3Endpoint,
   s3ConfigLockPath,
   s3EndpointSummary,
@@ -22,6 +23,7 @@ import { StorageError, ValidationError } from '../errors.js'
 import { withLock } from '../lock/index.js'
 import { refreshS3Cache } from '../datastore/s3-refresh.js'
 import { cleanupS3 } from '../datastore/s3-cleanup.js'
+import { providerQuirksArg, s3EndpointIdArg, s3RegionArg } from './cli-args.js'
 import { cliContext, storeFrom } from './context.js'
 import { emit, formatTable, type OutputSink } from './output.js'
 
@@ -48,15 +50,20 @@ export function registerS3Commands(program: Command, sink: OutputSink): void {
   endpoint
     .command('create')
     .description('add an S3 endpoint')
-    .argument('<id>', 'endpoint id')
+    .argument('<id>', 'endpoint id (3-32 characters: letters, digits, ".", "_", "-")', s3EndpointIdArg())
     .requiredOption('--endpoint <url>', "endpoint URL, may contain '{{bucket}}' and '{{region}}'")
     .requiredOption('--access-key <key>', 'access key id')
     .requiredOption('--secret-key <secret>', 'secret access key (stored in s3.shadow, mode 0600)')
-    .option('--region <region>', 'region (default us-west-1)')
+    .option('--region <region>', 'region (default us-west-1)', s3RegionArg())
     .option('--path-style', 'path-style addressing (/<bucket>/<key>)')
     .option('--port <port>', 'port (overrides the URL)')
-    .option('--fingerprint <sha256>', 'certificate fingerprint of a self-signed endpoint')
-    .addOption(new Option('--provider-quirks <quirks>', `comma-separated: ${S3_PROVIDER_QUIRKS.join(', ')}`))
+    // The program's global --fingerprint takes the value wherever it stands (read below).
+    .option('--fingerprint <sha256>', 'certificate fingerprint (SHA-256) of a self-signed endpoint')
+    .option(
+      '--provider-quirks <quirks>',
+      `comma-separated: ${S3_PROVIDER_QUIRKS.join(', ')}`,
+      providerQuirksArg(),
+    )
     .action(
       async (
         id: string,
@@ -67,8 +74,7 @@ export function registerS3Commands(program: Command, sink: OutputSink): void {
           region?: string
           pathStyle?: boolean
           port?: string
-          fingerprint?: string
-          providerQuirks?: string
+          providerQuirks?: S3ProviderQuirk[]
         },
         cmd: Command,
       ) => {
@@ -81,9 +87,10 @@ export function registerS3Commands(program: Command, sink: OutputSink): void {
             throw new ValidationError('--port', opts.port, 'must be an integer 1..65535')
           entry.port = Number(opts.port)
         }
-        if (opts.fingerprint !== undefined) entry.fingerprint = opts.fingerprint
-        if (opts.providerQuirks !== undefined)
-          entry.providerQuirks = parseProviderQuirks(opts.providerQuirks, '--provider-quirks')
+        // checked (fingerprintArg) as 64 hex digits; s3.cfg keeps PBS's `xx:xx:…` form
+        const fingerprint = cmd.optsWithGlobals<{ fingerprint?: string }>().fingerprint
+        if (fingerprint !== undefined) entry.fingerprint = formatCertFingerprint(fingerprint)
+        if (opts.providerQuirks !== undefined) entry.providerQuirks = opts.providerQuirks
         const etc = ctx.installation.etcDir
         await createS3Endpoint(etc, s3ConfigLock(ctx.installation), entry, opts.secretKey)
         emit(sink, ctx.format, s3EndpointSummary(entry), () => `created s3 endpoint '${id}'\n`)
@@ -115,7 +122,7 @@ export function registerS3Commands(program: Command, sink: OutputSink): void {
   endpoint
     .command('remove')
     .description('remove an S3 endpoint and its secret')
-    .argument('<id>', 'endpoint id')
+    .argument('<id>', 'endpoint id', s3EndpointIdArg())
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const ctx = cliContext(cmd, sink)
       await removeS3Endpoint(ctx.installation.etcDir, s3ConfigLock(ctx.installation), id)
@@ -194,7 +201,7 @@ export function registerS3Commands(program: Command, sink: OutputSink): void {
 
   s3.command('check')
     .description('check that a bucket is reachable with an endpoint (HEAD bucket, list one page)')
-    .argument('<id>', 'endpoint id')
+    .argument('<id>', 'endpoint id', s3EndpointIdArg())
     .requiredOption('--bucket <bucket>', 'bucket name')
     .action(async (id: string, opts: { bucket: string }, cmd: Command) => {
       const ctx = cliContext(cmd, sink)

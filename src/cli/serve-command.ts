@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 
 import { DEFAULT_LISTEN, serve } from '../server/serve.js'
+import { listenArg } from './cli-args.js'
 import { cliContext } from './context.js'
 import { ensureFirstStart } from './init-command.js'
 import type { OutputSink } from './output.js'
@@ -13,7 +14,7 @@ export function registerServeCommand(program: Command, sink: OutputSink): void {
   program
     .command('serve')
     .description(`run the PBS-compatible API server and web UI (HTTPS, default ${DEFAULT_LISTEN})`)
-    .option('--listen <addr:port>', 'listen address', DEFAULT_LISTEN)
+    .option('--listen <addr:port>', 'listen address', listenArg(), DEFAULT_LISTEN)
     .option('--insecure-http', 'serve plain HTTP (only for explicit local use)')
     .action(async (opts: { listen: string; insecureHttp?: boolean }, cmd: Command) => {
       const ctx = cliContext(cmd, sink)

@@ -8,8 +8,8 @@ import { createInterface } from 'node:readline/promises'
 
 import type { Command } from 'commander'
 
-import { parseUserid } from '../api-types/index.js'
 import { ValidationError } from '../errors.js'
+import { integerArg, storeArg, upidArg, useridArg } from './cli-args.js'
 import { cliContext } from './context.js'
 import { emit, formatTable, type OutputSink } from './output.js'
 import { followToEnd } from './remote-commands.js'
@@ -24,21 +24,20 @@ export function registerTaskCommands(program: Command, sink: OutputSink): void {
   task
     .command('list')
     .description('list tasks, running first, newest first')
-    .option('--limit <n>', 'at most this many tasks', '50')
+    .option('--limit <n>', 'at most this many tasks', integerArg('--limit', 0), 50)
     .option('--running', 'only running tasks')
     .option('--errors', 'only failed tasks')
-    .option('--store <store>', 'only tasks of this datastore')
+    .option('--store <store>', 'only tasks of this datastore', storeArg())
     .option('--typefilter <type>', "only this worker type, e.g. 'move-group'")
     .action(
       async (
-        o: { limit: string; running?: boolean; errors?: boolean; store?: string; typefilter?: string },
+        o: { limit: number; running?: boolean; errors?: boolean; store?: string; typefilter?: string },
         cmd: Command,
       ) => {
         const ctx = cliContext(cmd, sink)
-        if (!/^[0-9]+$/.test(o.limit)) throw new ValidationError('--limit', o.limit, 'must be a number')
         const client = await remoteClient(cmd)
         const { tasks } = await client.listTasks({
-          limit: Number(o.limit),
+          limit: o.limit,
           ...(o.running ? { running: true } : {}),
           ...(o.errors ? { errors: true } : {}),
           ...(o.store === undefined ? {} : { store: o.store }),
@@ -63,7 +62,7 @@ export function registerTaskCommands(program: Command, sink: OutputSink): void {
   task
     .command('log')
     .description('print the log of a task (with --follow: until it ends, then exit with its status)')
-    .argument('<upid>', 'task id')
+    .argument('<upid>', 'task id (UPID)', upidArg())
     .option('--follow', 'keep printing new lines until the task stops')
     .action(async (upid: string, o: { follow?: boolean }, cmd: Command) => {
       const ctx = cliContext(cmd, sink)
@@ -81,7 +80,7 @@ export function registerTaskCommands(program: Command, sink: OutputSink): void {
   task
     .command('status')
     .description('show the status of a task')
-    .argument('<upid>', 'task id')
+    .argument('<upid>', 'task id (UPID)', upidArg())
     .action(async (upid: string, _o: unknown, cmd: Command) => {
       const ctx = cliContext(cmd, sink)
       const client = await remoteClient(cmd)
@@ -98,7 +97,7 @@ export function registerTaskCommands(program: Command, sink: OutputSink): void {
   task
     .command('abort')
     .description('ask a running task to abort')
-    .argument('<upid>', 'task id')
+    .argument('<upid>', 'task id (UPID)', upidArg())
     .action(async (upid: string, _o: unknown, cmd: Command) => {
       const ctx = cliContext(cmd, sink)
       const client = await remoteClient(cmd)
@@ -112,13 +111,12 @@ export function registerLoginCommand(program: Command, sink: OutputSink): void {
   program
     .command('login')
     .description('log in to a server and keep the ticket in <home>/.remote-ticket (valid 2 hours)')
-    .requiredOption('--user <userid>', "user, e.g. 'admin@pbs'")
+    .requiredOption('--user <userid>', "user, e.g. 'admin@pbs'", useridArg('--user'))
     .action(async (o: { user: string }, cmd: Command) => {
       const ctx = cliContext(cmd, sink)
       const server = serverUrl(cmd)
       if (server === undefined) throw new ValidationError('--server', undefined, 'is required for login')
-      // Check the user id and the TLS options before asking for a password.
-      parseUserid(o.user, '--user')
+      // The user id was checked while parsing; check the TLS options before asking for a password.
       const client = anonymousClient(cmd, server)
       const password = process.env.PBS_STORE_PASSWORD || (await prompt(`password for ${o.user}: `))
       const t = await client.api.login(o.user, password)

@@ -9,8 +9,15 @@
  * `parameter verification failed - '<param>': <rule>`.
  */
 import {
+  ACL_PATH_MAX_LENGTH,
   BackupNamespace,
+  COMMENT_MAX_LENGTH,
+  HIDDEN_VALUE,
+  PASSWORD_LENGTH,
   checkBackupTime,
+  isAclPathSyntax,
+  isPasswordText,
+  isSingleLine,
   parseAuthid,
   parseBackupId,
   parseBackupType,
@@ -305,11 +312,10 @@ export function commentParam(description = 'Comment.'): StringParam {
   return {
     type: 'string',
     optional: true,
-    maxLength: 128,
+    maxLength: COMMENT_MAX_LENGTH,
     description,
     parse: (v, n) => {
-      // eslint-disable-next-line no-control-regex
-      if (/[\x00-\x1f\x7f]/.test(v)) throw new ValidationError(n, v, 'value does not match the regex pattern')
+      if (!isSingleLine(v)) throw new ValidationError(n, v, 'value does not match the regex pattern')
       return v
     },
   }
@@ -340,29 +346,16 @@ export const KEEP_PARAMS: ParamSchema = Object.fromEntries(
   ]),
 )
 
-/** SAFE_ID (spec §1.6). */
-const SAFE_ID_COMPONENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/
-
 /** An ACL path (ACL_PATH_SCHEMA: `/` or `/`-separated SAFE_IDs, 1–128 characters), kept as given. */
 export function aclPathParam(description: string, optional = false): StringParam {
   return {
     type: 'string',
     optional,
     minLength: 1,
-    maxLength: 128,
+    maxLength: ACL_PATH_MAX_LENGTH,
     description,
     parse: (v, n) => {
-      if (
-        v !== '/' &&
-        !(
-          v.startsWith('/') &&
-          v
-            .slice(1)
-            .split('/')
-            .every((c) => SAFE_ID_COMPONENT.test(c))
-        )
-      )
-        throw new ValidationError(n, v, 'value does not match the regex pattern')
+      if (!isAclPathSyntax(v)) throw new ValidationError(n, v, 'value does not match the regex pattern')
       return v
     },
   }
@@ -373,14 +366,12 @@ export function passwordParam(description: string, optional = false): StringPara
   return {
     type: 'string',
     optional,
-    minLength: 8,
-    maxLength: 64,
+    ...PASSWORD_LENGTH,
     secret: true,
     description,
     parse: (v, n) => {
-      // eslint-disable-next-line no-control-regex
-      if (/[\x00-\x1f\x7f]/.test(v))
-        throw new ValidationError(n, '(hidden)', 'value does not match the regex pattern')
+      if (!isPasswordText(v))
+        throw new ValidationError(n, HIDDEN_VALUE, 'value does not match the regex pattern')
       return v
     },
   }

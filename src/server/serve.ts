@@ -3,8 +3,8 @@
  * plain HTTP only with `insecureHttp`. Closing aborts the running tasks and waits for their
  * cleanup before the listener goes away.
  */
+import { parseListenAddress } from '../api-types/listen-address.js'
 import type { Installation } from '../config/installation.js'
-import { ValidationError } from '../errors.js'
 import { buildServer, type BuildServerOptions, type PbsServer } from './build-server.js'
 import { ensureTlsCertificate } from './tls-certificate.js'
 
@@ -29,15 +29,11 @@ export interface RunningServer extends PbsServer {
 }
 
 /**
- * Parses `ADDR:PORT`.
+ * Parses `ADDR:PORT` (the rule lives in api-types, where the CLI checks `--listen` too).
  * @throws ValidationError naming `--listen`.
  */
 export function parseListen(value: string): { host: string; port: number } {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value)
-  const port = Number(m?.[3])
-  if (!m || port > 65535)
-    throw new ValidationError('--listen', value, "must be 'ADDR:PORT' (IPv6 as '[ADDR]:PORT')")
-  return { host: m[1] ?? m[2]!, port }
+  return parseListenAddress(value, '--listen')
 }
 
 /** Builds the app and starts listening. */

@@ -3,8 +3,7 @@
  * progress extension), log, abort. The node name is accepted as given (`localhost` is customary).
  */
 import type { Upid } from '../../api-types/upid.js'
-import { parseAuthid } from '../../api-types/authid.js'
-import { parseUpid } from '../../api-types/upid.js'
+import { parseTaskUpid, parseUpid } from '../../api-types/upid.js'
 import { PRIV } from '../../config/privileges.js'
 import { PermissionError, ValidationError } from '../../errors.js'
 import type { TaskEntry } from '../../tasks/task-manager.js'
@@ -25,20 +24,8 @@ const NODE: StringParam = {
     return v
   },
 }
-const UPID: StringParam = {
-  type: 'string',
-  description: 'Task UPID.',
-  parse: (v, n) => {
-    const t = parseUpid(v, n)
-    // The log file is named after the UPID text: a '/' (never in a formatted UPID: the type has
-    // none, the id escapes it) would leave the task directory; a bad authid fails PBS's check.
-    if (v.includes('/')) throw new ValidationError(n, v, "must not contain '/'")
-    // eslint-disable-next-line no-control-regex
-    if (/[\x00-\x1f\x7f]/.test(v)) throw new ValidationError(n, v, 'must not contain control characters')
-    parseAuthid(t.authid, n)
-    return v
-  },
-}
+// the log file is named after the UPID text: parseTaskUpid refuses what could leave the directory
+const UPID: StringParam = { type: 'string', description: 'Task UPID.', parse: (v, n) => parseTaskUpid(v, n) }
 const TASK_PARAMS: ParamSchema = { node: NODE, upid: UPID }
 const U64 = (d: string, def?: number): ParamSchema[string] => ({
   type: 'integer',
