@@ -19,7 +19,10 @@ export interface CrashLoopOptions {
   /** SIGKILLs to deliver. */
   kills: number
   seed: number
-  /** Kill delays are drawn from [minDelayMs, maxDelayMs); the upper bound shrinks when runs finish. */
+  /**
+   * Kill delays are drawn from [minDelayMs, maxDelayMs), both raised to at least one measured CLI
+   * start-up; the upper bound shrinks when runs finish and grows when kills land too early.
+   */
   minDelayMs: number
   maxDelayMs: number
   env: NodeJS.ProcessEnv
@@ -47,6 +50,16 @@ export interface CrashLoopResult {
   finished: number
   runs: number
   last: CrashDirection
+}
+
+/** `pbs-store namespace move` arguments of a direction, on datastore `store`. */
+export function namespaceMoveArgs(store: string): (d: CrashDirection) => string[] {
+  return (d) => ['namespace', 'move', d.from, '--store', store, '--target-ns', d.to]
+}
+
+/** `pbs-store group move` arguments of a direction (namespaces), for `group` ('vm/900'). */
+export function groupMoveArgs(store: string, group: string): (d: CrashDirection) => string[] {
+  return (d) => ['group', 'move', group, '--store', store, '--ns', d.from, '--target-ns', d.to]
 }
 
 /** Runs a move process once to its end; returns its exit code and stderr. */
@@ -80,25 +93,30 @@ export async function crashLoop(o: CrashLoopOptions): Promise<CrashLoopResult> {
   let effectiveKills = 0
   let finished = 0
   let runs = 0
-  let maxDelay = o.maxDelayMs
+  // Kills before the process got to work prove nothing: start the window after a CLI start-up,
+  // measured here (it is seconds on a loaded machine).
+  const t0 = Date.now()
+  await runMove(o.env, ['--version'])
+  const minDelay = Math.max(o.minDelayMs, Date.now() - t0)
+  let maxDelay = Math.max(o.maxDelayMs, minDelay + 400)
   while (kills < o.kills && runs < o.kills * 4) {
     runs++
     if (!(await o.sourceExists(d))) flip()
     await o.beforeRun?.(d)
     const before = await o.state()
-    const delay = o.minDelayMs + Math.floor(random() * (maxDelay - o.minDelayMs))
+    const delay = minDelay + Math.floor(random() * (maxDelay - minDelay))
     const r = await runMove(o.env, o.args(d), delay)
     if (r.killed) {
       kills++
       if ((await o.state()) !== before) effectiveKills++
-      else maxDelay = Math.min(o.maxDelayMs * 4, Math.floor(maxDelay * 1.25)) // killed too early
+      else maxDelay = Math.min(o.maxDelayMs * 4, Math.floor(maxDelay * 1.5)) // killed too early
     } else {
       finished++
       // a run that completed must have succeeded (warnings about leftovers are fine)
       assert.equal(r.code, 0, `uninterrupted move ${d.from} → ${d.to} failed: ${r.stderr}`)
       assert.equal(await o.sourceExists(d), false, 'a completed move removed its source')
       flip()
-      maxDelay = Math.max(o.minDelayMs + 200, Math.floor(maxDelay * 0.8)) // finishing too often: kill earlier
+      maxDelay = Math.max(minDelay + 200, Math.floor(maxDelay * 0.8)) // finishing too often: kill earlier
     }
     await o.check(runs, r.killed ? `killed at ${delay} ms` : 'finished')
   }
