@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { readFile, readdir } from 'node:fs/promises'
+import { readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
@@ -82,6 +82,25 @@ describe('move-group', () => {
       ? (await readdir(lockDir)).filter((f) => f.startsWith('vm-100'))
       : []
     assert.deepEqual(leftovers, [], 'no stale source lock files')
+  })
+
+  it("removes the source group despite a crashed owner/notes write's tmp file, but not other files", async () => {
+    const [a, b] = await pair()
+    await makeFakeSnapshot(store, a, 'vm', '101', T0, { owner: 'alice@pbs' })
+    // what a SIGKILL during replaceFile of the owner or notes leaves behind
+    await writeFile(join(store.groupDir(a, vm('101')), 'owner.tmp_AbC-9_'), 'alice@pbs\n')
+    await writeFile(join(store.groupDir(a, vm('101')), 'notes.tmp_zzzzzz'), 'half')
+    const r = await moveGroup(store, a, vm('101'), b)
+    assert.deepEqual(r.warnings, [])
+    assert.equal(existsSync(store.groupDir(a, vm('101'))), false, 'source group removed')
+    assert.deepEqual(await readdir(store.typeDir(a, 'vm')), [], 'no hidden leftovers')
+
+    // anything else is not ours to delete: the group stays, with a warning
+    await makeFakeSnapshot(store, a, 'vm', '102', T0, { owner: 'alice@pbs' })
+    await writeFile(join(store.groupDir(a, vm('102')), 'owner.tmp_toolong1'), 'x')
+    const kept = await moveGroup(store, a, vm('102'), b)
+    assert.match(kept.warnings.join('\n'), /not fully removed - unexpected files remain/)
+    assert.ok(existsSync(join(store.groupDir(a, vm('102')), 'owner.tmp_toolong1')))
   })
 
   it('checks preconditions in the spec order with clear errors, changing nothing', async () => {

@@ -114,7 +114,11 @@ export async function crashLoop(o: CrashLoopOptions): Promise<CrashLoopResult> {
       finished++
       // a run that completed must have succeeded (warnings about leftovers are fine)
       assert.equal(r.code, 0, `uninterrupted move ${d.from} → ${d.to} failed: ${r.stderr}`)
-      assert.equal(await o.sourceExists(d), false, 'a completed move removed its source')
+      assert.equal(
+        await o.sourceExists(d),
+        false,
+        `a completed move ${d.from} → ${d.to} removed its source (its output: ${r.stderr.trim()})`,
+      )
       flip()
       maxDelay = Math.max(minDelay + 200, Math.floor(maxDelay * 0.8)) // finishing too often: kill earlier
     }

@@ -357,6 +357,9 @@ async function moveGroupNotes(
   return [w]
 }
 
+/** The temporary name of an owner or notes write (replaceFile) that a crash interrupted. */
+const DEAD_GROUP_TMP = new RegExp(`^(${GROUP_OWNER_FILE}|${GROUP_NOTES_FILE})\\.tmp_[A-Za-z0-9_-]{6}$`)
+
 /** Removes the emptied source group under the still-held source lock (owner, notes, dir, lock files). */
 async function destroyEmptiedSourceGroup(
   store: Datastore,
@@ -383,7 +386,13 @@ async function destroyEmptiedSourceGroup(
     return [w]
   }
   try {
-    const unexpected = (await readdir(dir)).filter((f) => f !== GROUP_NOTES_FILE && f !== GROUP_OWNER_FILE)
+    const entries = await readdir(dir)
+    // A crash while the owner or notes were written (always under this group lock, which we
+    // hold) leaves `owner.tmp_XXXXXX` / `notes.tmp_XXXXXX`: dead leftovers, removed with the group.
+    const deadTmp = entries.filter((f) => DEAD_GROUP_TMP.test(f))
+    const unexpected = entries.filter(
+      (f) => f !== GROUP_NOTES_FILE && f !== GROUP_OWNER_FILE && !deadTmp.includes(f),
+    )
     if (unexpected.length > 0) {
       // the group stays, so its owner/notes objects must too
       await guard.release(!(await restoreGroupFiles(store, ns, group)))
@@ -398,8 +407,8 @@ async function destroyEmptiedSourceGroup(
       `.tmp_del_${group.id}_${randomBytes(4).toString('hex')}`,
     )
     await rename(dir, hidden)
-    await removeFileIfExists(join(hidden, GROUP_NOTES_FILE))
-    await removeFileIfExists(join(hidden, GROUP_OWNER_FILE))
+    for (const f of [GROUP_NOTES_FILE, GROUP_OWNER_FILE, ...deadTmp])
+      await removeFileIfExists(join(hidden, f))
     await rmdir(hidden)
   } catch (e) {
     await guard.release(true)
