@@ -134,7 +134,14 @@ describe('s3 cleanup sweeps orphaned content objects', () => {
     })
     const deletes = proxy.addRule({ kind: 'delete', action: { type: 'error', status: 503 } })
     try {
-      await assert.rejects(backup(ROOT, VM100, time))
+      await assert.rejects(backup(ROOT, VM100, time), (e: Error) => {
+        // the S3 error names the snapshot, the step, the object and the cause
+        assert.match(
+          e.message,
+          /^backup of snapshot 'vm\/100\/[^']+' .*: writing manifest of snapshot .* failed - S3 put of '.*index\.json\.blob'.*500.*; removing the failed snapshot failed too - S3 delete/,
+        )
+        return true
+      })
     } finally {
       manifestPut.remove()
       deletes.remove()
@@ -148,6 +155,28 @@ describe('s3 cleanup sweeps orphaned content objects', () => {
     for (const k of left) assert.ok(r.deleted.includes(k), `${k} deleted`)
     assert.deepEqual(r.skipped, [])
     assert.deepEqual(await orphans(), [])
+  })
+
+  it('a backup whose chunk upload fails names its snapshot and leaves nothing behind', async () => {
+    const time = T0 + 180
+    const chunkPut = proxy.addRule({
+      kind: 'put',
+      match: (req) => req.key.includes('/.chunks/'),
+      action: { type: 'error', status: 500 },
+    })
+    try {
+      await assert.rejects(backup(ROOT, VM100, time), (e: Error) => {
+        assert.match(
+          e.message,
+          /^backup of snapshot 'vm\/100\/[^']+' .*: inserting chunk '[0-9a-f]{64}' .* failed - S3 put of '.*\.chunks\/.*500/,
+        )
+        return true
+      })
+    } finally {
+      chunkPut.remove()
+    }
+    assert.ok(chunkPut.injected > 0)
+    assert.deepEqual(await orphans(), [], 'the abort removed what the backup had uploaded')
   })
 
   it('(c) owner/notes without their group, and notes whose local write never happened, go', async () => {

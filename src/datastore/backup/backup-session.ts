@@ -292,8 +292,12 @@ export class BackupSession {
         return
       }
       const blob = await job.encode()
-      const r = await this.chunkStore.insertChunk(blob, job.digest)
-      this.#count(length, blob.length, r.duplicate)
+      try {
+        const r = await this.chunkStore.insertChunk(blob, job.digest)
+        this.#count(length, blob.length, r.duplicate)
+      } catch (e) {
+        throw this.#ioError(undefined, e) // the chunk store's error names the chunk
+      }
     })()
     this.#seen.set(hex, stored)
     await stored
@@ -406,8 +410,17 @@ export class BackupSession {
       await this.#releaseAll()
       return manifest
     } catch (e) {
-      if (this.#state === 'running') await this.abort()
-      throw e
+      const failure = this.#ioError(undefined, e) // the manifest writer's error says what failed
+      if (this.#state === 'running')
+        await this.abort().catch((a: unknown) => {
+          // the abort's failure must not hide why the backup failed
+          throw new StorageError(
+            `${failure.message}; removing the failed snapshot failed too - ${errorMessage(a instanceof Error && a.cause !== undefined ? a.cause : a)}`,
+            failure.data,
+            { cause: failure },
+          )
+        })
+      throw failure
     }
   }
 
@@ -456,13 +469,15 @@ export class BackupSession {
     return `${this.store.describeSnapshot(this.ns, this.dir)} on store '${this.store.name}'`
   }
 
-  #ioError(action: string, e: unknown): DatastoreError {
+  /** `e` naming this backup (and `action`, when the error does not say what failed). */
+  #ioError(action: string | undefined, e: unknown): DatastoreError {
+    const head = `backup of snapshot ${this.#describe()}: `
+    const what = action === undefined ? '' : `${action} failed - `
+    // storage errors (S3, I/O) come from layers that do not know the backup: name the snapshot
+    if (e instanceof StorageError && !e.message.startsWith('backup of snapshot '))
+      return new StorageError(`${head}${what}${e.message}`, e.data, { cause: e })
     if (e instanceof DatastoreError) return e
-    return new StorageError(
-      `backup of snapshot ${this.#describe()}: ${action} failed - ${errorMessage(e)}`,
-      {},
-      { cause: e },
-    )
+    return new StorageError(`${head}${what}${errorMessage(e)}`, {}, { cause: e })
   }
 }
 
