@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 
@@ -16,6 +15,7 @@ import { replaceFile } from '../io/replace-file.js'
 import type { LockGuard } from '../lock/index.js'
 import type { Datastore } from './datastore.js'
 import { isDirectory, isErrno, listSubdirs, removeFileIfExists } from './fs-util.js'
+import { groupCreationTmpName } from './interrupted-group-work.js'
 import { forgetSnapshot, listSnapshotRefs, listSnapshots } from './snapshots.js'
 
 /** The owner file of a group. */
@@ -203,7 +203,7 @@ export async function createLockedGroup(
     if (!(await isDirectory(dir))) {
       await mkdir(store.typeDir(ns, group.type), { recursive: true })
       // '.'-prefixed: not a valid backup id, so listings never show the half-made group.
-      const tmp = join(store.typeDir(ns, group.type), `.tmp_${group.id}_${randomBytes(4).toString('hex')}`)
+      const tmp = join(store.typeDir(ns, group.type), groupCreationTmpName(group.id))
       await mkdir(tmp)
       try {
         await writeFile(join(tmp, GROUP_OWNER_FILE), `${owner}\n`, { mode: 0o644 })

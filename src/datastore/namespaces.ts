@@ -6,6 +6,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.js'
 import type { Datastore } from './datastore.js'
 import { isDirectory, isErrno, listSubdirs, removeEmptyDir } from './fs-util.js'
 import { forgetGroup, listGroupRefs } from './groups.js'
+import { removeInterruptedGroupWork } from './interrupted-group-work.js'
 
 /** True when the namespace directory exists (the root always does). */
 export async function namespaceExists(store: Datastore, ns: BackupNamespace): Promise<boolean> {
@@ -127,7 +128,10 @@ export async function deleteNamespace(
       }
     }
     const dir = store.namespaceDir(child)
-    for (const t of BACKUP_TYPES) await removeEmptyDir(join(dir, t))
+    for (const t of BACKUP_TYPES) {
+      await removeInterruptedGroupWork(store, child, t) // crash leftovers would keep the dir
+      await removeEmptyDir(join(dir, t))
+    }
     await removeEmptyDir(join(dir, 'ns'))
     if (await removeEmptyDir(dir)) {
       // rmdir first, then the marker (spec §8.4)

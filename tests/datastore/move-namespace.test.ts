@@ -2,6 +2,7 @@
 // checks, max-depth, delete-source rules, deferral of lock-conflicted groups, partial errors.
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 
@@ -111,6 +112,32 @@ describe('move-namespace', () => {
     await moveNamespace(store, ns('r6/s'), ns('r6/t'), { deleteSource: false })
     assert.equal(existsSync(store.namespaceDir(ns('r6/s'))), true)
     assert.equal((await listSnapshotRefs(store, ns('r6/t'), vm('1'))).length, 1)
+  })
+
+  it("removes an emptied source despite a crashed group creation's hidden directory, unless it is live", async () => {
+    await mk('r20', 'r20/s', 'r20/t')
+    await makeFakeSnapshot(store, ns('r20/s'), 'vm', '1', T0)
+    // what a SIGKILL inside createLockedGroup leaves (it holds the group lock meanwhile)
+    const leftover = join(store.typeDir(ns('r20/s'), 'vm'), '.tmp_new_7_0123abcd')
+    await mkdir(leftover)
+    await writeFile(join(leftover, 'owner'), 'root@pam\n')
+    const r = await moveNamespace(store, ns('r20/s'), ns('r20/t'))
+    assert.deepEqual(r.warnings, [])
+    assert.deepEqual(r.removedNamespaces, ['r20/s'])
+
+    // a creation in progress (its group lock held by another process) is left, and so is the namespace
+    await mk('r20/s')
+    await makeFakeSnapshot(store, ns('r20/s'), 'vm', '2', T0)
+    const live = join(store.typeDir(ns('r20/s'), 'vm'), '.tmp_new_8_0123abcd')
+    await mkdir(live)
+    const holder = await spawnNodeHolder('flock', store.groupLockFile(ns('r20/s'), vm('8')), 'exclusive')
+    try {
+      const kept = await moveNamespace(store, ns('r20/s'), ns('r20/t'))
+      assert.match(kept.warnings.join('\n'), /source namespace 'r20\/s' not fully removed/)
+      assert.ok(existsSync(live), 'the live creation is untouched')
+    } finally {
+      await holder.release()
+    }
   })
 
   it('a still-locked group is retried once, then reported as retryable; the rest moves; its namespace stays', async () => {

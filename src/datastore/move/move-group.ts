@@ -7,7 +7,6 @@
  * Whatever the moment of a crash or abort, every snapshot is at exactly one place, and everything
  * at the target is older than everything still at the source — so a rerun (a merge) finishes it.
  */
-import { randomBytes } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { readFile, readdir, rename, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -44,6 +43,7 @@ import { SILENT_LOG, ProgressTracker, throwIfAborted, type OperationContext } fr
 import { listSnapshotRefs } from '../snapshots.js'
 import { checkMergeInvariants } from './merge-check.js'
 import { appendMoveJournal } from './move-journal.js'
+import { groupRemovalTmpName } from '../interrupted-group-work.js'
 import { removeStaleSnapshotLocks } from './stale-locks.js'
 import { withMoveAction } from './with-move-action.js'
 
@@ -402,10 +402,7 @@ async function destroyEmptiedSourceGroup(
     }
     // Hide the group with one rename before emptying it: a crash in between must never leave a
     // visible group without its owner file (a later move would refuse it as fatal).
-    const hidden = join(
-      store.typeDir(ns, group.type),
-      `.tmp_del_${group.id}_${randomBytes(4).toString('hex')}`,
-    )
+    const hidden = join(store.typeDir(ns, group.type), groupRemovalTmpName(group.id))
     await rename(dir, hidden)
     for (const f of [GROUP_NOTES_FILE, GROUP_OWNER_FILE, ...deadTmp])
       await removeFileIfExists(join(hidden, f))

@@ -4,7 +4,6 @@
  * Lock conflicts are deferred and retried once; other failures are recorded and the rest goes on.
  * With delete-source, only namespaces verifiably emptied by this move are removed, deepest first.
  */
-import { readdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 
 import {
@@ -25,6 +24,7 @@ import {
 import type { Datastore } from '../datastore.js'
 import { listSubdirs, removeEmptyDir } from '../fs-util.js'
 import { listGroupRefs } from '../groups.js'
+import { removeInterruptedGroupWork } from '../interrupted-group-work.js'
 import { createNamespace, listChildNamespaces, listNamespaces, namespaceExists } from '../namespaces.js'
 import { SILENT_LOG, ProgressTracker, throwIfAborted, type OperationContext } from '../operation-context.js'
 import { listSnapshotRefs } from '../snapshots.js'
@@ -331,7 +331,7 @@ async function removeEmptiedSources(
     let keepGuard = true
     try {
       for (const t of BACKUP_TYPES) {
-        await removeInterruptedGroupRemovals(join(dir, t))
+        await removeInterruptedGroupWork(store, ns, t)
         await removeEmptyDir(join(dir, t))
       }
       await removeEmptyDir(join(dir, 'ns'))
@@ -362,19 +362,4 @@ async function removeEmptiedSources(
 /** The guard entry of a namespace marker. */
 function marker(store: Datastore, ns: BackupNamespace): GuardedObject {
   return { kind: 'namespace-marker', ns, localPath: store.namespaceDir(ns) }
-}
-
-/**
- * Removes `.tmp_del_*` directories in a type directory: hidden groups whose removal a crash
- * interrupted (moveGroup renames an emptied group there first; only owner/notes are inside).
- */
-async function removeInterruptedGroupRemovals(typeDir: string): Promise<void> {
-  let names: string[]
-  try {
-    names = await readdir(typeDir)
-  } catch {
-    return // no such type directory
-  }
-  for (const n of names)
-    if (n.startsWith('.tmp_del_')) await rm(join(typeDir, n), { recursive: true, force: true })
 }
