@@ -122,7 +122,7 @@ export interface SoakProfile {
    * loop backup), so moves, prune and GC have work from the first second (default 0).
    */
   seedPerGroup?: number
-  /** Backups the loops must finish at least (default 2; a slow machine finishes few in 45 s). */
+  /** Backups the loops must finish at least (default 2; a slow machine finishes few in 60 s). */
   minLoopBackups?: number
 }
 

@@ -1,7 +1,7 @@
 // Concurrency soak (issue 10, part 2) on an S3 datastore (moto, no faults): the same concurrent
 // real processes as the filesystem soak (soak-harness.ts), scaled down for moto (~150 requests/s):
 // smaller images, fewer shared blocks, and two snapshots per group backed up in-process before the
-// loops start, so moves, prune and GC have work at once. PBS_STORE_SOAK_SECONDS sizes it (default 45). After the
+// loops start, so moves, prune and GC have work at once. PBS_STORE_SOAK_SECONDS sizes it (default 60). After the
 // loops `pbs-store s3 cleanup` runs, then the final prune/GC round and the common checks; then
 // the bucket must hold 0 orphaned objects: every object under the store prefix is a chunk some
 // index references, or belongs to a snapshot, group or namespace that exists in the cache.
@@ -12,7 +12,7 @@ import { makeS3Store, type S3TestStore } from '../helpers/s3-store.js'
 import { censusProblems, orphanCount, s3Census } from './s3-census.js'
 import { prepareSoakStore, runSoak, type SoakTarget } from './soak-harness.js'
 
-const SECONDS = Number(process.env.PBS_STORE_SOAK_SECONDS ?? 45)
+const SECONDS = Number(process.env.PBS_STORE_SOAK_SECONDS ?? 60)
 const KIB = 1024
 
 describe('concurrency soak on an S3 datastore: backups, moves, verify, prune and GC at once', () => {

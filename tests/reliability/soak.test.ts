@@ -1,5 +1,5 @@
 // Concurrency soak (issue 10, part 2) on a filesystem datastore: for a bounded time
-// (PBS_STORE_SOAK_SECONDS, default 45; 600 via `npm run test:reliability`) several real
+// (PBS_STORE_SOAK_SECONDS, default 60; 600 via `npm run test:reliability`) several real
 // `pbs-store` processes run at once: backups into a few groups, group moves a <-> b, a namespace
 // move x <-> y, verify, prune and GC with a 1-minute atime cutoff (see soak-harness.ts). At the
 // end every finished, unpruned snapshot must exist exactly once and restore to the bytes recorded
@@ -11,7 +11,7 @@ import { createDatastore, type Datastore } from '../../src/datastore/index.js'
 import { makeTempHome, type TempHome } from '../helpers/temp-home.js'
 import { prepareSoakStore, runSoak } from './soak-harness.js'
 
-const SECONDS = Number(process.env.PBS_STORE_SOAK_SECONDS ?? 45)
+const SECONDS = Number(process.env.PBS_STORE_SOAK_SECONDS ?? 60)
 const MIB = 1024 * 1024
 
 describe('concurrency soak: backups, moves, verify, prune and GC at once', () => {
