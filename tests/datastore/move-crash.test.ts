@@ -92,7 +92,7 @@ describe('move crash safety (SIGKILL at random points)', () => {
 
   it(
     `every snapshot exists exactly once after each of ${KILLS} kills, and the rerun completes`,
-    { timeout: 15 * 60_000 },
+    { timeout: Math.max(15, KILLS / 8) * 60_000 },
     async () => {
       assert.ok(expected >= 2000)
       const seed = Number(process.env.PBS_STORE_CRASH_SEED ?? Date.now() % 1_000_000)
@@ -160,7 +160,7 @@ describe('group move crash safety with merges (SIGKILL at random points)', () =>
 
   it(
     `every snapshot exists exactly once after each of ${GROUP_KILLS} kills of a merging group move`,
-    { timeout: 15 * 60_000 },
+    { timeout: Math.max(15, GROUP_KILLS / 4) * 60_000 },
     async () => {
       const seed = Number(process.env.PBS_STORE_CRASH_SEED ?? Date.now() % 1_000_000) + 1
       console.log(`# group crash seed ${seed}, ${expected} snapshots in one group`)
