@@ -20,8 +20,8 @@ export interface CrashLoopOptions {
   kills: number
   seed: number
   /**
-   * Kill delays are drawn from [minDelayMs, maxDelayMs), both raised to at least one measured CLI
-   * start-up; the upper bound shrinks when runs finish and grows when kills land too early.
+   * Kill delays are drawn from [minDelayMs, maxDelayMs), first raised to at least one measured CLI
+   * start-up; both bounds shrink when runs finish, the upper one grows when kills land too early.
    */
   minDelayMs: number
   maxDelayMs: number
@@ -93,23 +93,24 @@ export async function crashLoop(o: CrashLoopOptions): Promise<CrashLoopResult> {
   let effectiveKills = 0
   let finished = 0
   let runs = 0
-  // Kills before the process got to work prove nothing: start the window after a CLI start-up,
-  // measured here (it is seconds on a loaded machine).
+  // Kills before the process got to work prove nothing: the window starts after a CLI start-up,
+  // measured here (seconds on a loaded machine); both bounds shrink when runs finish before the
+  // kill (the load fell, or the move is short), the upper one grows when kills land too early.
   const t0 = Date.now()
   await runMove(o.env, ['--version'])
-  const minDelay = Math.max(o.minDelayMs, Date.now() - t0)
-  let maxDelay = Math.max(o.maxDelayMs, minDelay + 400)
+  let lo = Math.max(o.minDelayMs, Date.now() - t0)
+  let hi = Math.max(o.maxDelayMs, lo + 400)
   while (kills < o.kills && runs < o.kills * 4) {
     runs++
     if (!(await o.sourceExists(d))) flip()
     await o.beforeRun?.(d)
     const before = await o.state()
-    const delay = minDelay + Math.floor(random() * (maxDelay - minDelay))
+    const delay = lo + Math.floor(random() * (hi - lo))
     const r = await runMove(o.env, o.args(d), delay)
     if (r.killed) {
       kills++
       if ((await o.state()) !== before) effectiveKills++
-      else maxDelay = Math.min(o.maxDelayMs * 4, Math.floor(maxDelay * 1.5)) // killed too early
+      else hi = Math.min(Math.max(o.maxDelayMs, lo) * 4, Math.floor(hi * 1.5)) // killed too early
     } else {
       finished++
       // a run that completed must have succeeded (warnings about leftovers are fine)
@@ -120,7 +121,8 @@ export async function crashLoop(o: CrashLoopOptions): Promise<CrashLoopResult> {
         `a completed move ${d.from} → ${d.to} removed its source (its output: ${r.stderr.trim()})`,
       )
       flip()
-      maxDelay = Math.max(minDelay + 200, Math.floor(maxDelay * 0.8)) // finishing too often: kill earlier
+      lo = Math.max(o.minDelayMs, Math.floor(lo * 0.8)) // finishing too often: kill earlier
+      hi = Math.max(lo + 200, Math.floor(hi * 0.8))
     }
     await o.check(runs, r.killed ? `killed at ${delay} ms` : 'finished')
   }
