@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import { mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 
-import { parseAuthid, parseUserid } from '../api-types/index.js'
+import { parsePassword, parseAuthid, parseUserid } from '../api-types/index.js'
 import { AlreadyExistsError, ConflictError, NotFoundError, ValidationError } from '../errors.js'
 import { withLock } from '../lock/index.js'
 import {
@@ -366,17 +366,9 @@ export class AccessConfig {
   }
 }
 
-/** Checks a pbs password: 8–64 characters, no control characters. @throws ValidationError */
+/** Checks a pbs password: 8–64 characters, no control characters (the rule the API and CLI use). @throws ValidationError */
 export function checkPassword(password: unknown): string {
-  if (
-    typeof password !== 'string' ||
-    password.length < 8 ||
-    password.length > 64 ||
-    // eslint-disable-next-line no-control-regex
-    /[\x00-\x1f\x7f]/.test(password)
-  )
-    throw new ValidationError('password', '(hidden)', 'must be 8 to 64 characters without control characters')
-  return password
+  return parsePassword(password)
 }
 
 function normalizeFields<T extends object>(fields: T): T {

@@ -15,6 +15,16 @@ export async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
+/** True when `path` is a regular file (false when it or a parent is missing). */
+export async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile()
+  } catch (e) {
+    if (isErrno(e, 'ENOENT', 'ENOTDIR')) return false
+    throw e
+  }
+}
+
 /** Names of the subdirectories of `dir` (none when it does not exist), sorted. */
 export async function listSubdirs(dir: string): Promise<string[]> {
   try {

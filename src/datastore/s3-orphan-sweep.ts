@@ -51,7 +51,7 @@ import { MANIFEST_BLOB_NAME } from '../format/manifest.js'
 import { replaceFile } from '../io/replace-file.js'
 import type { LockGuard } from '../lock/index.js'
 import type { Datastore } from './datastore.js'
-import { isDirectory, isErrno, removeFileIfExists } from './fs-util.js'
+import { isDirectory, isErrno, isFile, removeFileIfExists } from './fs-util.js'
 import { GROUP_OWNER_FILE } from './groups.js'
 import { maintenanceRefusal } from './maintenance.js'
 import { loadManifest } from './manifest-io.js'
@@ -476,22 +476,13 @@ export function parseContentKey(key: string): ParsedKey {
  */
 async function hasCounterpart(store: Datastore, key: string, parsed: ParsedKey): Promise<boolean> {
   if (parsed.kind === 'marker') return isDirectory(store.namespaceDir(parsed.ns))
-  return visible(key) && fileExists(join(store.base, key.slice(S3_CONTENT_PREFIX.length + 1)))
+  return visible(key) && isFile(join(store.base, key.slice(S3_CONTENT_PREFIX.length + 1)))
 }
 
 function visible(key: string): boolean {
   const name = key.slice(key.lastIndexOf('/') + 1)
   if (name.includes('.tmp_')) return false
   return !name.startsWith('.') || name === S3_PROTECTED_MARKER
-}
-
-async function fileExists(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile()
-  } catch (e) {
-    if (isErrno(e, 'ENOENT', 'ENOTDIR')) return false
-    throw e
-  }
 }
 
 /** The prefixes and keys of the move intents on disk. */

@@ -135,6 +135,16 @@ const SERVER = 'https://127.0.0.1:1'
 /** Hostile values for every argument and option of the commands the first set does not cover. */
 function namedCases(): Named[] {
   const s = ['--store', 'store1']
+  /** A valid backup command line (it fails later, at the missing source); one option spoiled at a time. */
+  const backupLine = [
+    'backup',
+    'root.pxar:/nonexistent-dir',
+    ...s,
+    '--backup-type',
+    'host',
+    '--backup-id',
+    '1',
+  ]
   const names = hostileNames()
   const shortNames = names.filter((n) => n.length < 300)
   const ints = (min?: number, max?: number): string[] => hostileIntegersFor(min, max)
@@ -308,48 +318,10 @@ function namedCases(): Named[] {
       names,
       '--backup-id',
     ),
+    ...spoil([...backupLine, '--backup-time', '{}'], hostileTimes(), '--backup-time'),
+    ...spoil([...backupLine, '--owner', '{}'], hostileAuthids(), '--owner'),
     ...spoil(
-      [
-        'backup',
-        'root.pxar:/nonexistent-dir',
-        ...s,
-        '--backup-type',
-        'host',
-        '--backup-id',
-        '1',
-        '--backup-time',
-        '{}',
-      ],
-      hostileTimes(),
-      '--backup-time',
-    ),
-    ...spoil(
-      [
-        'backup',
-        'root.pxar:/nonexistent-dir',
-        ...s,
-        '--backup-type',
-        'host',
-        '--backup-id',
-        '1',
-        '--owner',
-        '{}',
-      ],
-      hostileAuthids(),
-      '--owner',
-    ),
-    ...spoil(
-      [
-        'backup',
-        'root.pxar:/nonexistent-dir',
-        ...s,
-        '--backup-type',
-        'host',
-        '--backup-id',
-        '1',
-        '--workers',
-        '{}',
-      ],
+      [...backupLine, '--workers', '{}'],
       ints(0, 64), // 0 = hash in the main thread (docs/data-path.md)
       '--workers',
     ),
